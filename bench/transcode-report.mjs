@@ -1,0 +1,105 @@
+/**
+ * The `## Transcode` section of BENCHMARKS.md, from the measurements of bench/transcode.mjs.
+ */
+export const LIVECTL_ID = 'livectl'
+export const BASELINE_ID = 'single'
+export const ALTERNATIVE_ID = 'per-rung'
+
+const NAMES = {
+  [LIVECTL_ID]: '(a) `livectl transcode`',
+  [BASELINE_ID]: '(b) hand-written single ffmpeg',
+  [ALTERNATIVE_ID]: '(c) one ffmpeg per rung (4 at once)',
+}
+
+/** The real benchmark: anything smaller is a smoke run whose numbers mean nothing. */
+const FULL_RUNS = 3
+const FULL_DURATION_SECONDS = 20
+
+const seconds = (value) => value.toFixed(2)
+const megabytes = (value) => value.toFixed(0)
+const verdict = (ok, smoke) => (smoke ? `${ok ? 'met' : 'not met'} (smoke run: not a result)` : ok ? '**met**' : '**not met**')
+
+function fence(lines) {
+  return ['```sh', ...lines, '```']
+}
+
+export function renderReport(report) {
+  const {options, machine, stats, targets} = report
+  const livectl = stats[LIVECTL_ID].wall.median
+  const baseline = stats[BASELINE_ID].wall.median
+  const perRung = stats[ALTERNATIVE_ID].wall.median
+  const overhead = livectl / baseline
+  const perRungRatio = perRung / livectl
+  const smoke = options.runs < FULL_RUNS || options.durationSeconds !== FULL_DURATION_SECONDS
+  const invocation = `node bench/transcode.mjs --runs ${options.runs} --duration ${options.durationSeconds}${options.keep ? ' --keep' : ''}`
+
+  const lines = ['## Transcode', '']
+  if (smoke) {
+    lines.push(
+      `> **Smoke run only** (${options.runs} run(s), ${options.durationSeconds} s clip): these numbers only show that the benchmark works. ` +
+        `Run \`npm run bench:transcode\` (${FULL_RUNS} runs, ${FULL_DURATION_SECONDS} s) for real ones.`,
+      '',
+    )
+  }
+
+  lines.push(
+    `Measured ${report.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`${invocation}\` (\`npm run bench:transcode\` builds first and runs the defaults).`,
+    '',
+    `- Machine: ${machine.cores} cores (nproc), ${machine.cpuModel}, ${machine.memoryGib.toFixed(1)} GiB RAM, ${machine.kernel}; Node ${machine.node}.`,
+    `- FFmpeg: ${report.ffmpeg.version} (\`${report.ffmpeg.path}\`), the binary livectl resolves, used by all three contenders.`,
+    `- Load average (1, 5, 15 min) at start: ${report.loadAtStart}; at end: ${report.loadAtEnd}.`,
+    `- Source: \`${report.source}\`, ${options.durationSeconds} s of 1920x1080 at 30 fps (lavfi testsrc2) with a stereo 44.1 kHz tone, encoded as a camera or OBS would (x264 High profile, CABAC, B-frames, 8 Mbit/s, 250-frame GOP) and AAC (livectl's \`buildTestClipArgs\` with \`encoding: 'camera'\`). An ultrafast-encoded source decodes almost for free and hides what decoding once saves: with one, (c) was only 1.07x slower than livectl (first run of this benchmark).`,
+    `- Ladder: livectl's default, ${report.ladder.map((rung) => `${rung.name} ${rung.width}x${rung.height} ${rung.videoKbps}k ${rung.profile}`).join(', ')}; ` +
+      'x264 veryfast, 2 s closed GOPs (`-g 60 -keyint_min 60 -sc_threshold 0`, forced keyframes every 2 s), AAC at 48 kHz.',
+    `- ${options.runs} run(s) per contender, alternating (a, b, c, a, b, c, ...). Wall time: from spawn to the exit of the last process. ` +
+      'Peak RSS: the highest total VmRSS of the spawned processes and all their descendants, sampled every 50 ms from /proc; ' +
+      'the sum of each process\'s own VmHWM is shown as an upper bound that no sampling gap can hide.',
+    `- Outputs of the first round compared with ffprobe (codec, profile, size, SAR, frame count, keyframe times, audio format): ` +
+      (report.equivalence.ok ? 'identical across the three contenders.' : `**differences**: ${report.equivalence.problems.join('; ')}.`),
+    '',
+    '| contender | median wall (s) | min | max | median peak RSS (MB) | max peak RSS (MB) | median sum of VmHWM (MB) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  )
+  for (const id of [LIVECTL_ID, BASELINE_ID, ALTERNATIVE_ID]) {
+    const {wall, peakRss, hwmSum} = stats[id]
+    lines.push(
+      `| ${NAMES[id]} | ${seconds(wall.median)} | ${seconds(wall.min)} | ${seconds(wall.max)} | ${megabytes(peakRss.median)} | ${megabytes(peakRss.max)} | ${megabytes(hwmSum.median)} |`,
+    )
+  }
+
+  lines.push(
+    '',
+    '| ratio of medians | value | target | |',
+    '|---|---:|---:|---|',
+    `| livectl / hand-written single ffmpeg | ${overhead.toFixed(3)} | <= ${targets.timeMax.toFixed(2)} | ${verdict(overhead <= targets.timeMax, smoke)} |`,
+    `| one ffmpeg per rung / livectl | ${perRungRatio.toFixed(3)} | >= ${targets.perRungMin.toFixed(2)} | ${verdict(perRungRatio >= targets.perRungMin, smoke)} |`,
+    '',
+    'Every run, in the order it ran:',
+    '',
+    '| round | contender | wall (s) | peak RSS (MB) | sum of VmHWM (MB) | samples |',
+    '|---:|---|---:|---:|---:|---:|',
+    ...report.measurements.map(
+      (m) => `| ${m.round} | ${m.id} | ${seconds(m.wallSeconds)} | ${megabytes(m.peakRssMb)} | ${megabytes(m.hwmSumMb)} | ${m.samples} |`,
+    ),
+    '',
+    '### Commands',
+    '',
+    `${NAMES[LIVECTL_ID]} (includes Node and oclif start-up, an ffprobe of the source before and one per rendition after):`,
+    '',
+    ...fence(report.commands[LIVECTL_ID]),
+    '',
+    'which runs this ffmpeg command (from `livectl transcode --dry-run --json`; it writes into a staging directory that is renamed when complete):',
+    '',
+    ...fence([report.commands.livectlFfmpeg]),
+    '',
+    `${NAMES[BASELINE_ID]}, typed out by hand in \`bench/transcode.mjs\` (the 1080p rung takes the source picture unscaled):`,
+    '',
+    ...fence(report.commands[BASELINE_ID]),
+    '',
+    `${NAMES[ALTERNATIVE_ID]}, all four started together:`,
+    '',
+    ...fence(report.commands[ALTERNATIVE_ID]),
+    '',
+  )
+  return lines.join('\n')
+}

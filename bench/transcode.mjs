@@ -1,0 +1,259 @@
+/**
+ * Transcode benchmark: `livectl transcode` against the best hand-written single ffmpeg command
+ * for the same ladder, and against one ffmpeg process per rung.
+ *
+ *   npm run bench:transcode                      builds, then runs 3 rounds on a 20 s 1080p30 clip
+ *   node bench/transcode.mjs --runs 5 --duration 20 --keep
+ *
+ * Contenders run alternately (livectl, single, per-rung, livectl, ...) so load drift hits all
+ * alike. Writes the `## Transcode` section of BENCHMARKS.md. Plain ESM: Node 20 cannot run .ts.
+ */
+import {existsSync} from 'node:fs'
+import {mkdir, rename, rm} from 'node:fs/promises'
+import path from 'node:path'
+import process from 'node:process'
+import {fileURLToPath, pathToFileURL, URL} from 'node:url'
+import {parseArgs} from 'node:util'
+
+import {capture, formatCommand, loadAverage, machineFacts, runMeasured, summarize, writeSection} from './support.mjs'
+import {checkEquivalentOutputs} from './transcode-check.mjs'
+import {ALTERNATIVE_ID, BASELINE_ID, LIVECTL_ID, renderReport} from './transcode-report.mjs'
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
+const WORK_DIR = '.bench-work'
+const TIME_TARGET_MAX = 1.05
+const PER_RUNG_TARGET_MIN = 1.25
+const FRAME_RATE = 30
+
+/**
+ * livectl's default ladder, written out by hand from STANDARD_RUNGS in dist/lib/media/ladder.js
+ * (checked against it at start so the baseline cannot drift silently). Sizes are what
+ * planLadder gives a 1920x1080 source.
+ */
+const LADDER = [
+  {name: '1080p', width: 1920, height: 1080, videoKbps: 5000, maxRateKbps: 5350, bufferKbps: 7500, audioKbps: 128, profile: 'high'},
+  {name: '720p', width: 1280, height: 720, videoKbps: 2800, maxRateKbps: 2996, bufferKbps: 4200, audioKbps: 128, profile: 'high'},
+  {name: '480p', width: 854, height: 480, videoKbps: 1400, maxRateKbps: 1498, bufferKbps: 2100, audioKbps: 96, profile: 'main'},
+  {name: '144p', width: 256, height: 144, videoKbps: 200, maxRateKbps: 214, bufferKbps: 300, audioKbps: 64, profile: 'baseline'},
+]
+const SEGMENT_SECONDS = 2
+const GOP_FRAMES = String(FRAME_RATE * SEGMENT_SECONDS)
+
+/** The per-rung encoder settings livectl uses (src/lib/media/transcode-args.ts), typed out by hand. */
+function encoderArgs(rung) {
+  return [
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', rung.profile,
+    '-b:v', `${rung.videoKbps}k`, '-maxrate', `${rung.maxRateKbps}k`, '-bufsize', `${rung.bufferKbps}k`,
+    // Closed 2 s GOPs with keyframes exactly on segment boundaries, as livectl does.
+    '-g', GOP_FRAMES, '-keyint_min', GOP_FRAMES, '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${SEGMENT_SECONDS})`, '-x264-params', 'open-gop=0',
+    '-c:a', 'aac', '-b:a', `${rung.audioKbps}k`,
+    '-f', 'mp4',
+  ]
+}
+
+const COMMON_INPUT_ARGS = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-nostats']
+
+/** (b) One process: decode once, split to every rung; the 1080p rung needs no scaling. Audio resampled once to 48 kHz like livectl. */
+function singleProcessCommand(ffmpeg, source, outDir) {
+  const videoTaps = LADDER.map((_, index) => `[s${index}]`).join('')
+  const audioTaps = LADDER.map((_, index) => `[a${index}]`).join('')
+  const chains = [`[0:v:0]split=${LADDER.length}${videoTaps}`]
+  const videoLabels = LADDER.map((rung, index) => {
+    if (rung.width === 1920 && rung.height === 1080) return `[s${index}]`
+    chains.push(`[s${index}]scale=${rung.width}:${rung.height}[v${index}]`)
+    return `[v${index}]`
+  })
+  chains.push(`[0:a:0]aresample=48000,asplit=${LADDER.length}${audioTaps}`)
+  const args = [...COMMON_INPUT_ARGS, '-i', source, '-filter_complex', chains.join(';')]
+  LADDER.forEach((rung, index) => {
+    args.push('-map', videoLabels[index], '-map', `[a${index}]`, ...encoderArgs(rung), path.join(outDir, `${rung.name}.mp4`))
+  })
+  return [{file: ffmpeg, args}]
+}
+
+/** (c) One process per rung, all started together, each decoding the source itself. */
+function perRungCommands(ffmpeg, source, outDir) {
+  return LADDER.map((rung) => {
+    const scale = rung.width === 1920 && rung.height === 1080 ? [] : ['-vf', `scale=${rung.width}:${rung.height}`]
+    const args = [
+      ...COMMON_INPUT_ARGS, '-i', source,
+      '-map', '0:v:0', '-map', '0:a:0', ...scale, '-af', 'aresample=48000',
+      ...encoderArgs(rung), path.join(outDir, `${rung.name}.mp4`),
+    ]
+    return {file: ffmpeg, args}
+  })
+}
+
+/** (a) livectl itself, default ladder, --json so no progress is drawn. */
+function livectlCommands(source, outDir) {
+  return [{file: process.execPath, args: ['bin/run.js', 'transcode', source, '-o', outDir, '--json'], captureStdout: true}]
+}
+
+function parseOptions() {
+  const {values} = parseArgs({
+    options: {
+      runs: {type: 'string', default: '3'},
+      duration: {type: 'string', default: '20'},
+      keep: {type: 'boolean', default: false},
+      help: {type: 'boolean', short: 'h', default: false},
+    },
+  })
+  if (values.help) {
+    process.stdout.write('Usage: node bench/transcode.mjs [--runs N (default 3)] [--duration SECONDS (default 20)] [--keep]\n')
+    process.exit(0)
+  }
+
+  const runs = Number(values.runs)
+  const durationSeconds = Number(values.duration)
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got ${values.runs})`)
+  if (!Number.isFinite(durationSeconds) || durationSeconds <= 0 || durationSeconds > 600) {
+    throw new Error(`--duration must be a number of seconds from 0 to 600 (got ${values.duration})`)
+  }
+
+  return {runs, durationSeconds, keep: values.keep}
+}
+
+async function importDist(modulePath) {
+  const file = path.join(REPO_ROOT, 'dist', modulePath)
+  if (!existsSync(file)) throw new Error(`${path.relative(REPO_ROOT, file)} is missing: run \`npm run build\` first (or \`npm run bench:transcode\`).`)
+  return import(pathToFileURL(file).href)
+}
+
+/** Fails if livectl's default ladder no longer matches the hand-written one. */
+function assertLadderMatchesLivectl({STANDARD_RUNGS, DEFAULT_LADDER}, plan) {
+  const problems = []
+  if (DEFAULT_LADDER.join(',') !== LADDER.map((rung) => rung.name).join(',')) problems.push(`default ladder is ${DEFAULT_LADDER.join(',')}`)
+  for (const rung of LADDER) {
+    const theirs = STANDARD_RUNGS.find((candidate) => candidate.name === rung.name)
+    const planned = plan.find((candidate) => candidate.name === rung.name)
+    const mine = [rung.videoKbps, rung.maxRateKbps, rung.bufferKbps, rung.audioKbps, rung.profile, rung.width, rung.height].join(' ')
+    const livectl = theirs && planned
+      ? [theirs.videoBitrateKbps, theirs.maxRateKbps, theirs.bufferSizeKbps, theirs.audioBitrateKbps, theirs.profile, planned.width, planned.pixelHeight].join(' ')
+      : 'missing'
+    if (mine !== livectl) problems.push(`${rung.name}: hand-written "${mine}", livectl "${livectl}"`)
+  }
+
+  if (problems.length > 0) throw new Error(`livectl's ladder changed; update LADDER in bench/transcode.mjs:\n  ${problems.join('\n  ')}`)
+}
+
+/** A child environment without LIVECTL_* settings that would change livectl's defaults (the tool paths stay). */
+function benchEnvironment() {
+  const env = {...process.env}
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('LIVECTL_') && name !== 'LIVECTL_FFMPEG' && name !== 'LIVECTL_FFPROBE') delete env[name]
+  }
+
+  return env
+}
+
+async function ensureSourceClip(ffmpeg, buildTestClipArgs, durationSeconds, env) {
+  const source = path.join(WORK_DIR, `camera-1080p30-${durationSeconds}s.mp4`)
+  if (existsSync(path.join(REPO_ROOT, source))) return source
+  const partial = path.join(WORK_DIR, `.partial-${process.pid}-${path.basename(source)}`)
+  process.stdout.write(`Generating ${source} ...`)
+  const args = buildTestClipArgs({width: 1920, height: 1080, frameRate: FRAME_RATE, durationSeconds, audio: 'stereo', encoding: 'camera', output: partial})
+  const {wallSeconds} = await runMeasured([{file: ffmpeg, args}], {cwd: REPO_ROOT, env})
+  await rename(path.join(REPO_ROOT, partial), path.join(REPO_ROOT, source))
+  process.stdout.write(` ${wallSeconds.toFixed(1)} s\n`)
+  return source
+}
+
+async function main() {
+  const options = parseOptions()
+  const {buildTestClipArgs} = await importDist('lib/media/test-clip.js')
+  const ladderModule = await importDist('lib/media/ladder.js')
+  const {mediaTools} = await importDist('lib/media/tools.js')
+  // The same ffmpeg/ffprobe livectl resolves (LIVECTL_FFMPEG, ffmpeg-static, PATH), so only the orchestration differs.
+  const {ffmpeg, ffprobe} = await mediaTools()
+  const env = benchEnvironment()
+  const run = {cwd: REPO_ROOT, env}
+
+  await mkdir(path.join(REPO_ROOT, WORK_DIR, 'out'), {recursive: true})
+  const source = await ensureSourceClip(ffmpeg, buildTestClipArgs, options.durationSeconds, env)
+  const ffmpegVersion = (await capture(ffmpeg, ['-hide_banner', '-version'], run)).split('\n', 1)[0].replace(/\s+Copyright.*$/, '')
+
+  // livectl's own ffmpeg command, for the report and to check the hand-written ladder against its plan.
+  const outDir = (id, round) => path.join(WORK_DIR, 'out', `${id}-run${round}`)
+  const dryRunArgs = ['bin/run.js', 'transcode', source, '-o', outDir(LIVECTL_ID, 'N'), '--dry-run', '--json']
+  const dryRun = JSON.parse(await capture(process.execPath, dryRunArgs, run))
+  assertLadderMatchesLivectl(ladderModule, dryRun.plan)
+
+  const contenders = [
+    {id: LIVECTL_ID, commands: (dir) => livectlCommands(source, dir), makesDir: true},
+    {id: BASELINE_ID, commands: (dir) => singleProcessCommand(ffmpeg, source, dir)},
+    {id: ALTERNATIVE_ID, commands: (dir) => perRungCommands(ffmpeg, source, dir)},
+  ]
+
+  const startedAt = new Date()
+  const loadAtStart = loadAverage()
+  const measurements = []
+  let equivalence
+  for (let round = 1; round <= options.runs; round += 1) {
+    for (const contender of contenders) {
+      const dir = outDir(contender.id, round)
+      await rm(path.join(REPO_ROOT, dir), {recursive: true, force: true})
+      // livectl creates its output directory itself (and refuses a non-empty foreign one).
+      if (!contender.makesDir) await mkdir(path.join(REPO_ROOT, dir), {recursive: true})
+      const result = await runMeasured(contender.commands(dir), run)
+      measurements.push({round, id: contender.id, wallSeconds: result.wallSeconds, peakRssMb: result.peakRssMb, hwmSumMb: result.hwmSumMb, samples: result.samples})
+      process.stdout.write(
+        `round ${round}/${options.runs}  ${contender.id.padEnd(10)} ${result.wallSeconds.toFixed(2).padStart(7)} s  ` +
+          `peak RSS ${result.peakRssMb.toFixed(0).padStart(5)} MB  (sum of VmHWM ${result.hwmSumMb.toFixed(0)} MB, ${result.samples} samples, load ${loadAverage()})\n`,
+      )
+    }
+
+    if (round === 1) {
+      const dirs = Object.fromEntries(contenders.map((contender) => [contender.id, path.join(REPO_ROOT, outDir(contender.id, round))]))
+      equivalence = await checkEquivalentOutputs(ffprobe, LADDER.map((rung) => `${rung.name}.mp4`), dirs, LIVECTL_ID)
+      process.stdout.write(`outputs equivalent: ${equivalence.ok ? 'yes' : `NO\n  ${equivalence.problems.join('\n  ')}`}\n`)
+    }
+
+    if (!options.keep) {
+      for (const contender of contenders) await rm(path.join(REPO_ROOT, outDir(contender.id, round)), {recursive: true, force: true})
+    }
+  }
+
+  const stats = Object.fromEntries(
+    contenders.map(({id}) => {
+      const mine = measurements.filter((measurement) => measurement.id === id)
+      return [id, {wall: summarize(mine.map((m) => m.wallSeconds)), peakRss: summarize(mine.map((m) => m.peakRssMb)), hwmSum: summarize(mine.map((m) => m.hwmSumMb))}]
+    }),
+  )
+  const displayPaths = {cwd: REPO_ROOT}
+  const section = renderReport({
+    options,
+    startedAt,
+    loadAtStart,
+    loadAtEnd: loadAverage(),
+    machine: machineFacts(),
+    ffmpeg: {path: ffmpeg, version: ffmpegVersion},
+    source,
+    ladder: LADDER,
+    stats,
+    measurements,
+    equivalence,
+    targets: {timeMax: TIME_TARGET_MAX, perRungMin: PER_RUNG_TARGET_MIN},
+    commands: {
+      [LIVECTL_ID]: livectlCommands(source, outDir(LIVECTL_ID, 'N')).map(({args}) => formatCommand('node', args)),
+      livectlFfmpeg: formatCommand('ffmpeg', dryRun.command.slice(1).map((arg) => displayPath(arg, displayPaths))),
+      [BASELINE_ID]: singleProcessCommand('ffmpeg', source, outDir(BASELINE_ID, 'N')).map(({file, args}) => formatCommand(file, args)),
+      [ALTERNATIVE_ID]: perRungCommands('ffmpeg', source, outDir(ALTERNATIVE_ID, 'N')).map(({file, args}) => formatCommand(file, args)),
+    },
+  })
+  process.stdout.write(`\n${section}\n`)
+  await writeSection(path.join(REPO_ROOT, 'BENCHMARKS.md'), section)
+  process.stdout.write('Wrote the "## Transcode" section of BENCHMARKS.md\n')
+}
+
+/** Absolute paths under the repo shown relative to it, as the other commands are. */
+function displayPath(arg, {cwd}) {
+  return arg.startsWith(cwd) ? path.relative(cwd, arg) || '.' : arg
+}
+
+try {
+  await main()
+} catch (error) {
+  process.stderr.write(`bench/transcode: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = 1
+}

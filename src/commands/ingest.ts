@@ -1,0 +1,83 @@
+import http from 'node:http'
+import path from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {catalogFlags, storageFlags} from '../cli/flags.js'
+import {startIngestServer} from '../lib/ingest/server.js'
+import {loadLadder} from '../lib/media/ladder.js'
+import {validateSegmentDuration, X264_PRESETS} from '../lib/media/transcode.js'
+
+export interface IngestResult {
+  rtmpUrl: string
+  stoppedBy: string
+}
+
+export default class Ingest extends BaseCommand {
+  static override summary = 'Run the RTMP ingest: broadcasters push with a stream key, viewers get live HLS/DASH from storage.'
+  static override description =
+    'Each push to rtmp://HOST:PORT/live/KEY with an active key (see `livectl keys`) becomes a live video: one ffmpeg encodes the live ' +
+    'ladder (never above the source) and packages CMAF; every segment goes to --to storage as soon as it is complete, then its ' +
+    'playlists. When the broadcaster stops, the playlists end and the whole stream stays as a VOD (status ended). Runs until SIGINT/SIGTERM.'
+
+  static override examples = [
+    '<%= config.bin %> ingest',
+    '<%= config.bin %> ingest --host 0.0.0.0 --rtmp-port 1935 --to s3://media-bucket/live --live-ladder 720p,360p --metrics-port 9102',
+    'ffmpeg -re -i talk.mp4 -c:v libx264 -c:a aac -f flv rtmp://127.0.0.1:1935/live/$STREAM_KEY   # the broadcaster',
+  ]
+
+  static override flags = {
+    ...catalogFlags,
+    ...storageFlags,
+    host: Flags.string({description: 'Address the RTMP server binds to.', env: 'LIVECTL_HOST', default: '127.0.0.1'}),
+    'rtmp-port': Flags.integer({description: 'RTMP port.', env: 'LIVECTL_RTMP_PORT', default: 1935, min: 1, max: 65_535}),
+    to: Flags.string({description: 'Storage for live packages: a folder, s3://bucket/prefix or hdfs://... [default: DATA_DIR/media].', env: 'LIVECTL_PUBLISH_TO'}),
+    'live-ladder': Flags.string({description: 'Live rungs (capped at the source), or a JSON ladder file.', env: 'LIVECTL_LIVE_LADDER', default: '720p,480p,144p'}),
+    'segment-duration': Flags.string({description: 'Segment duration in seconds (1 allowed).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
+    'dvr-window': Flags.integer({description: 'Seconds of the stream a live player can rewind.', env: 'LIVECTL_DVR_WINDOW', default: 30, min: 4}),
+    preset: Flags.string({description: 'x264 preset for live (it must keep up in real time).', env: 'LIVECTL_LIVE_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
+    'reconnect-grace': Flags.integer({description: 'Seconds a broadcaster may be gone and reconnect to continue the same video.', env: 'LIVECTL_RECONNECT_GRACE', default: 10, min: 0, max: 25}),
+    'metrics-port': Flags.integer({description: 'Serve Prometheus metrics on this port (0 for none).', env: 'LIVECTL_METRICS_PORT', default: 0, min: 0, max: 65_535}),
+  }
+
+  public async run(): Promise<IngestResult> {
+    const {flags} = await this.parse(Ingest)
+    const dataDir = this.dataDir(flags)
+    const ingest = await startIngestServer({
+      db: flags.db,
+      dataDir,
+      host: flags.host,
+      rtmpPort: flags['rtmp-port'],
+      to: flags.to ?? path.join(dataDir, 'media'),
+      s3Endpoint: flags['s3-endpoint'],
+      hdfsUser: flags['hdfs-user'],
+      hdfsDelegationToken: flags['hdfs-delegation-token'],
+      rungs: await loadLadder(flags['live-ladder']),
+      segmentDurationSeconds: validateSegmentDuration(Number(flags['segment-duration'])),
+      dvrWindowSeconds: flags['dvr-window'],
+      preset: flags.preset,
+      reconnectGraceSeconds: flags['reconnect-grace'],
+      log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    })
+    let metricsServer: http.Server | undefined
+    if (flags['metrics-port']) {
+      metricsServer = http.createServer(async (request, response) => {
+        if (request.url !== '/metrics') return response.writeHead(404).end()
+        response.writeHead(200, {'content-type': ingest.metrics.registry.contentType})
+        response.end(await ingest.metrics.registry.metrics())
+      })
+      await new Promise<void>((resolve) => metricsServer?.listen(flags['metrics-port'], flags.host, resolve))
+    }
+
+    process.stderr.write(`livectl ingest listening on ${ingest.rtmpUrl}/KEY${metricsServer ? ` (metrics on http://${flags.host}:${flags['metrics-port']}/metrics)` : ''}\n`)
+    const stoppedBy = await new Promise<string>((resolve) => {
+      this.signal.addEventListener('abort', () => resolve(String((this.signal.reason as Error | undefined)?.message ?? 'signal')), {once: true})
+    })
+    process.stderr.write('livectl ingest: ending live streams...\n')
+    await ingest.close()
+    metricsServer?.close()
+    process.stderr.write('livectl ingest stopped\n')
+    return {rtmpUrl: ingest.rtmpUrl, stoppedBy}
+  }
+}

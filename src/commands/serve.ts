@@ -1,0 +1,71 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {catalogFlags, signingFlags, storageFlags} from '../cli/flags.js'
+import {startApiServer} from '../lib/api/serve.js'
+import {resolveSigning} from '../lib/cdn/config.js'
+
+export interface ServeResult {
+  url: string
+  catalog: string
+  stoppedBy: string
+}
+
+export default class Serve extends BaseCommand {
+  static override aliases = ['serve-api']
+  static override summary = 'Run the HTTP API: frames for players, comments, videos, media, metrics.'
+  static override description =
+    'Serves GET /video/time, POST /comment, GET /video/comments, GET /videos, GET /videos/ID, the packaged media under /media/ID/FILE, ' +
+    'GET /healthz, GET /metrics (Prometheus) and GET /openapi.json until SIGINT/SIGTERM, then finishes in-flight requests and exits.'
+
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --host 0.0.0.0 --port 8080 --db mysql://livectl:secret@db:3306/livectl --public-url https://video.example.com',
+  ]
+
+  static override flags = {
+    ...catalogFlags,
+    ...storageFlags,
+    ...signingFlags,
+    'media-url': Flags.string({description: 'CDN base URL of published media: frame URLs become MEDIA_URL/VIDEO_ID/FILE [default: this server\'s /media].', env: 'LIVECTL_MEDIA_URL'}),
+    'signed-url-ttl': Flags.string({description: 'How long handed-out signed URLs stay valid.', env: 'LIVECTL_SIGNED_URL_TTL', default: '1h'}),
+    host: Flags.string({description: 'Address to listen on.', env: 'LIVECTL_HOST', default: '127.0.0.1'}),
+    port: Flags.integer({description: 'Port to listen on (0 picks a free one).', env: 'LIVECTL_PORT', default: 8080, min: 0, max: 65_535}),
+    'public-url': Flags.string({description: 'Base of the media URLs handed to players [default: from each request].', env: 'LIVECTL_PUBLIC_URL'}),
+    'device-profiles': Flags.string({description: 'JSON file replacing the device profile table.', env: 'LIVECTL_DEVICE_PROFILES'}),
+    'log-level': Flags.string({description: 'Request log level.', env: 'LIVECTL_LOG_LEVEL', default: 'warn', options: ['silent', 'error', 'warn', 'info', 'debug']}),
+  }
+
+  public async run(): Promise<ServeResult> {
+    const {flags} = await this.parse(Serve)
+    const signing = await resolveSigning({
+      signingKeys: flags['signing-keys'],
+      scheme: flags['signing-scheme'],
+      ttl: flags['signed-url-ttl'],
+      cloudFrontKeyPairId: flags['cloudfront-key-pair-id'],
+      cloudFrontPrivateKeyFile: flags['cloudfront-private-key'],
+    })
+    const server = await startApiServer({
+      ...signing,
+      mediaBaseUrl: flags['media-url'],
+      s3Endpoint: flags['s3-endpoint'],
+      hdfsUser: flags['hdfs-user'],
+      hdfsDelegationToken: flags['hdfs-delegation-token'],
+      db: flags.db,
+      dataDir: this.dataDir(flags),
+      host: flags.host,
+      port: flags.port,
+      publicUrl: flags['public-url'],
+      deviceProfilesFile: flags['device-profiles'],
+      logLevel: flags['log-level'] as 'warn',
+    })
+    // The first line on stderr says where it listens, also under --json (stdout then carries only the result).
+    process.stderr.write(`livectl API listening on ${server.url} (catalog ${server.catalog})\n`)
+    const stoppedBy = await new Promise<string>((resolve) => {
+      this.signal.addEventListener('abort', () => resolve(String((this.signal.reason as Error | undefined)?.message ?? 'signal')), {once: true})
+    })
+    await server.close()
+    process.stderr.write('livectl API stopped\n')
+    return {url: server.url, catalog: server.catalog, stoppedBy}
+  }
+}

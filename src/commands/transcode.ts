@@ -1,0 +1,69 @@
+import path from 'node:path'
+
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {slugFromPath} from '../cli/paths.js'
+import {loadLadder} from '../lib/media/ladder.js'
+import {type RenditionsManifest, type TranscodeDryRun, transcodeLadder, X264_PRESETS} from '../lib/media/transcode.js'
+
+export default class Transcode extends BaseCommand {
+  static override summary = 'Transcode one source into a ladder of H.264/AAC renditions (never upscaled).'
+  static override description =
+    'Decodes the source once and encodes every rung in one ffmpeg process, with keyframes exactly every segment duration ' +
+    'so `livectl segment` can package the renditions without re-encoding. Writes one MP4 per rung and renditions.json; ' +
+    'the directory appears only when complete.'
+
+  static override examples = [
+    '<%= config.bin %> transcode talk.mp4 -o work/talk',
+    '<%= config.bin %> transcode phone.mov -o work/phone --ladder 720p,480p,144p --preset fast',
+    '<%= config.bin %> transcode talk.mp4 -o work/talk --ladder ./my-ladder.json --json',
+    '<%= config.bin %> transcode talk.mp4 --dry-run',
+  ]
+
+  static override args = {
+    input: Args.string({description: 'Source video file.', required: true}),
+  }
+
+  static override flags = {
+    output: Flags.string({char: 'o', description: 'Output directory [default: DATA_DIR/renditions/NAME].', env: 'LIVECTL_OUTPUT'}),
+    ladder: Flags.string({
+      description: 'Rungs to make: names such as 1080p,720p,480p,144p (also 360p, 240p), or a JSON ladder file.',
+      env: 'LIVECTL_LADDER',
+      default: '1080p,720p,480p,144p',
+    }),
+    'segment-duration': Flags.string({description: 'Seconds between keyframes (the segment duration).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
+    preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
+    'dry-run': Flags.boolean({description: 'Print the plan and the ffmpeg command; write nothing.', env: 'LIVECTL_DRY_RUN'}),
+  }
+
+  public async run(): Promise<RenditionsManifest | TranscodeDryRun> {
+    const {args, flags} = await this.parse(Transcode)
+    const outputDir = flags.output ?? path.join(this.dataDir(flags), 'renditions', slugFromPath(args.input))
+    const options = {
+      input: args.input,
+      outputDir,
+      rungs: await loadLadder(flags.ladder),
+      segmentDurationSeconds: Number(flags['segment-duration']),
+      preset: flags.preset,
+      signal: this.signal,
+    }
+
+    if (flags['dry-run']) {
+      const plan = await transcodeLadder({...options, dryRun: true})
+      for (const rendition of plan.plan) this.say(`${rendition.name}: ${rendition.width}x${rendition.pixelHeight} ${rendition.videoBitrateKbps} kbps`)
+      this.say(plan.command.map((arg) => (/[\s;[\]'"]/.test(arg) ? `'${arg}'` : arg)).join(' '))
+      return plan
+    }
+
+    const manifest = (await this.step(`Transcoding ${path.basename(args.input)}`, (update) =>
+      transcodeLadder({...options, onProgress: update}),
+    )) as RenditionsManifest
+    for (const rendition of manifest.renditions) {
+      this.say(`${rendition.name.padEnd(6)} ${`${rendition.width}x${rendition.height}`.padEnd(10)} ${rendition.codecs.padEnd(22)} ${rendition.file}`)
+    }
+
+    this.say(`Renditions written to ${path.resolve(outputDir)}`)
+    return manifest
+  }
+}

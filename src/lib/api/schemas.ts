@@ -1,0 +1,127 @@
+/** JSON Schemas of the API: they validate requests, speed up responses, and make the OpenAPI document. */
+import {COMMENT_LIMITS} from '../catalog/comments.js'
+
+const idPattern = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        status: {type: 'integer'},
+        code: {type: 'string'},
+        message: {type: 'string'},
+      },
+      required: ['status', 'code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const
+
+export const frameSchema = {
+  $id: 'Frame',
+  type: 'object',
+  properties: {
+    type: {type: 'string', enum: ['video', 'audio']},
+    index: {type: 'integer'},
+    start: {type: 'number', description: 'Seconds from the start of the video.'},
+    duration: {type: 'number'},
+    rendition: {type: 'string'},
+    width: {type: 'integer'},
+    height: {type: 'integer'},
+    bandwidth: {type: 'integer', description: 'Peak bits per second of the rendition.'},
+    codecs: {type: 'string'},
+    url: {type: 'string'},
+    initUrl: {type: 'string'},
+  },
+  required: ['type', 'index', 'start', 'duration', 'rendition', 'bandwidth', 'codecs', 'url', 'initUrl'],
+} as const
+
+export const commentSchema = {
+  $id: 'Comment',
+  type: 'object',
+  properties: {
+    id: {type: 'string'},
+    video_id: {type: 'string'},
+    author: {type: 'string'},
+    data: {type: 'string'},
+    created_at: {type: 'string', format: 'date-time'},
+  },
+  required: ['id', 'video_id', 'author', 'data', 'created_at'],
+} as const
+
+export const videoSchema = {
+  $id: 'Video',
+  type: 'object',
+  properties: {
+    id: {type: 'string'},
+    title: {type: 'string'},
+    status: {type: 'string', enum: ['processing', 'ready', 'live', 'ended', 'failed']},
+    durationSeconds: {type: 'number'},
+    createdAt: {type: 'string'},
+    updatedAt: {type: 'string'},
+    hlsUrl: {type: ['string', 'null']},
+    dashUrl: {type: ['string', 'null']},
+    renditions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {name: {type: 'string'}, width: {type: 'integer'}, height: {type: 'integer'}, bandwidth: {type: 'integer'}, codecs: {type: 'string'}},
+      },
+    },
+  },
+  required: ['id', 'title', 'status', 'durationSeconds', 'createdAt', 'updatedAt'],
+} as const
+
+export const videoTimeQuery = {
+  type: 'object',
+  properties: {
+    id: {type: 'string', pattern: idPattern},
+    device: {type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$'},
+    offset: {type: 'number', default: 0, description: 'Seconds from the start; negative counts back from the end (the live edge).'},
+    duration: {type: 'number', exclusiveMinimum: 0, maximum: 300, default: 30, description: 'Seconds of media to return (at most 300).'},
+    bandwidth: {type: 'number', exclusiveMinimum: 0, description: 'Client bandwidth hint in kbps.'},
+  },
+  required: ['id', 'device'],
+  additionalProperties: false,
+} as const
+
+export const postCommentBody = {
+  type: 'object',
+  properties: {
+    id: {type: 'string', pattern: idPattern, description: "The client's id: posting it again returns the first stored comment."},
+    data: {type: 'string', minLength: COMMENT_LIMITS.dataMin, maxLength: COMMENT_LIMITS.dataMax},
+    author: {type: 'string', minLength: COMMENT_LIMITS.authorMin, maxLength: COMMENT_LIMITS.authorMax},
+    video_id: {type: 'string', pattern: idPattern},
+  },
+  required: ['data', 'author', 'video_id'],
+  additionalProperties: false,
+} as const
+
+export const listCommentsQuery = {
+  type: 'object',
+  properties: {
+    video_id: {type: 'string', pattern: idPattern},
+    after: {type: 'string', maxLength: 64},
+    limit: {type: 'integer', minimum: 1, maximum: 200, default: 50},
+  },
+  required: ['video_id'],
+  additionalProperties: false,
+} as const
+
+export const listVideosQuery = {
+  type: 'object',
+  properties: {
+    after: {type: 'string', pattern: idPattern},
+    limit: {type: 'integer', minimum: 1, maximum: 500, default: 50},
+  },
+  additionalProperties: false,
+} as const
+
+export const idParams = {
+  type: 'object',
+  properties: {id: {type: 'string', pattern: idPattern}},
+  required: ['id'],
+} as const

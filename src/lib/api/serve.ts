@@ -1,0 +1,66 @@
+/** `startApiServer`: opens the catalog, builds the API and listens; `close()` finishes in-flight requests. */
+import type {CloudFrontSigning, TokenSigning} from '../cdn/sign.js'
+import {openCatalog} from '../catalog/connection.js'
+import type {StorageConfig} from '../storage/open.js'
+import type {CatalogOptions} from '../catalog/service.js'
+import {loadDeviceProfiles} from './device-profiles.js'
+import {buildApiServer} from './server.js'
+
+export interface ServeOptions extends CatalogOptions, StorageConfig {
+  mediaBaseUrl?: string
+  tokenSigning?: TokenSigning
+  cloudFrontSigning?: CloudFrontSigning
+  host: string
+  port: number
+  publicUrl?: string
+  deviceProfilesFile?: string
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
+  /** How long shutdown waits for requests in flight before closing their connections. */
+  shutdownTimeoutMs?: number
+}
+
+export interface RunningServer {
+  url: string
+  catalog: string
+  close(): Promise<void>
+}
+
+export async function startApiServer(options: ServeOptions): Promise<RunningServer> {
+  const deviceProfiles = await loadDeviceProfiles(options.deviceProfilesFile)
+  const catalog = await openCatalog({url: options.db, dataDir: options.dataDir})
+  try {
+    const {app} = await buildApiServer({
+      catalog,
+      deviceProfiles,
+      publicUrl: options.publicUrl,
+      logLevel: options.logLevel,
+      mediaBaseUrl: options.mediaBaseUrl,
+      tokenSigning: options.tokenSigning,
+      cloudFrontSigning: options.cloudFrontSigning,
+      storageConfig: options,
+    })
+    const address = await app.listen({host: options.host, port: options.port})
+    return {
+      url: address,
+      catalog: catalog.display,
+      close: async () => {
+        // In-flight requests finish; a client that stops reading does not hold the shutdown hostage.
+        const force = setTimeout(() => app.server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000)
+        // A keep-alive connection whose response finishes during shutdown is closed as soon as it is idle.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 100)
+        force.unref()
+        try {
+          await app.close()
+        } finally {
+          clearTimeout(force)
+          clearInterval(sweep)
+        }
+
+        await catalog.close()
+      },
+    }
+  } catch (error) {
+    await catalog.close()
+    throw error
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Opens the catalog: SQLite (embedded default, a file under the data directory) or MySQL, chosen
+ * by URL, behind one kysely query layer. Migrations run on open.
+ */
+import {mkdirSync} from 'node:fs'
+import path from 'node:path'
+
+import {Kysely, Migrator, MysqlDialect, type MigrationResultSet, SqliteDialect, sql} from 'kysely'
+
+import {ExternalError, ServiceUnavailableError, UserError} from '../errors.js'
+import {type Dialect, migrationProvider} from './migrations.js'
+import type {CatalogSchema} from './schema.js'
+
+export interface CatalogLocation {
+  dialect: Dialect
+  /** SQLite file path (or ":memory:"), or the MySQL URL. */
+  target: string
+  /** For messages and `db status`: no password. */
+  display: string
+}
+
+export interface Catalog {
+  db: Kysely<CatalogSchema>
+  dialect: Dialect
+  display: string
+  close(): Promise<void>
+}
+
+export const DEFAULT_SQLITE_FILE = 'catalog.db'
+
+/** `sqlite:PATH`, `sqlite::memory:`, `mysql://user:pass@host:port/db`; default SQLite under the data directory. */
+export function resolveCatalogLocation(url: string | undefined, dataDir: string): CatalogLocation {
+  if (!url) {
+    const file = path.join(dataDir, DEFAULT_SQLITE_FILE)
+    return {dialect: 'sqlite', target: file, display: `sqlite:${file}`}
+  }
+
+  if (url.startsWith('sqlite:')) {
+    const rest = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (!rest) throw new UserError('--db sqlite: needs a file path, e.g. sqlite:./livectl-data/catalog.db')
+    const target = rest === ':memory:' ? rest : path.resolve(rest)
+    return {dialect: 'sqlite', target, display: `sqlite:${target}`}
+  }
+
+  if (url.startsWith('mysql://')) {
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      throw new UserError(`--db is not a valid MySQL URL: ${url.replace(/:[^:@/]*@/, ':***@')}`)
+    }
+
+    if (!parsed.pathname || parsed.pathname === '/') throw new UserError('--db mysql:// URL needs a database name, e.g. mysql://user:pass@127.0.0.1:3306/livectl')
+    const display = `mysql://${parsed.username ? `${parsed.username}${parsed.password ? ':***' : ''}@` : ''}${parsed.host}${parsed.pathname}`
+    return {dialect: 'mysql', target: url, display}
+  }
+
+  throw new UserError(`Unknown catalog URL "${url}"`, {hint: 'Use sqlite:PATH or mysql://user:pass@host:port/database.'})
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'SQLITE_BUSY',
+  'SQLITE_CANTOPEN',
+])
+
+/** True for errors that mean "the database is not reachable now" rather than "the query is wrong". */
+export function isUnavailableError(error: unknown): boolean {
+  if (error instanceof ServiceUnavailableError) return true
+  const code = (error as {code?: unknown} | null)?.code
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true
+  const message = error instanceof Error ? error.message : ''
+  return /connect ECONNREFUSED|Connection lost|closed state|Pool is closed/i.test(message)
+}
+
+/** Wraps a database failure in the right livectl error. */
+export function toCatalogError(error: unknown, display: string): Error {
+  if (error instanceof UserError || error instanceof ExternalError) return error
+  if (isUnavailableError(error)) {
+    return new ServiceUnavailableError(`The catalog database is unavailable (${display}): ${(error as Error).message}`, {cause: error})
+  }
+
+  return new ExternalError(`Catalog query failed (${display}): ${(error as Error).message}`, {cause: error})
+}
+
+async function createDialect(location: CatalogLocation) {
+  if (location.dialect === 'sqlite') {
+    const {default: Database} = await import('better-sqlite3')
+    if (location.target !== ':memory:') mkdirSync(path.dirname(location.target), {recursive: true})
+    const database = new Database(location.target)
+    // WAL lets `serve` read while a CLI writes; busy_timeout waits for a writer instead of failing.
+    database.pragma('journal_mode = WAL')
+    database.pragma('busy_timeout = 5000')
+    database.pragma('foreign_keys = ON')
+    database.pragma('synchronous = NORMAL')
+    return new SqliteDialect({database})
+  }
+
+  const {createPool} = await import('mysql2')
+  return new MysqlDialect({
+    pool: createPool({
+      uri: location.target,
+      connectionLimit: 10,
+      charset: 'utf8mb4',
+      timezone: 'Z',
+      enableKeepAlive: true,
+      connectTimeout: 5000,
+    }),
+  })
+}
+
+export async function migrateCatalog(db: Kysely<CatalogSchema>, dialect: Dialect): Promise<MigrationResultSet> {
+  const migrator = new Migrator({db, provider: migrationProvider(dialect)})
+  return migrator.migrateToLatest()
+}
+
+export interface OpenCatalogOptions {
+  /** --db / LIVECTL_DB; default SQLite in the data directory. */
+  url?: string
+  dataDir: string
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean
+}
+
+export async function openCatalog(options: OpenCatalogOptions): Promise<Catalog> {
+  const location = resolveCatalogLocation(options.url, options.dataDir)
+  const db = new Kysely<CatalogSchema>({dialect: await createDialect(location)})
+  const catalog: Catalog = {db, dialect: location.dialect, display: location.display, close: () => db.destroy()}
+  try {
+    await sql`select 1`.execute(db)
+    if (options.migrate ?? true) {
+      const {error} = await migrateCatalog(db, location.dialect)
+      if (error) throw error
+    }
+  } catch (error) {
+    await db.destroy().catch(() => undefined)
+    throw toCatalogError(error, location.display)
+  }
+
+  return catalog
+}
+
+export interface MigrationStatus {
+  catalog: string
+  dialect: Dialect
+  migrations: Array<{name: string; executedAt?: string}>
+  pending: string[]
+}
+
+export async function catalogMigrationStatus(catalog: Catalog): Promise<MigrationStatus> {
+  const migrator = new Migrator({db: catalog.db, provider: migrationProvider(catalog.dialect)})
+  const migrations = await migrator.getMigrations()
+  return {
+    catalog: catalog.display,
+    dialect: catalog.dialect,
+    migrations: migrations.map((migration) => ({name: migration.name, executedAt: migration.executedAt?.toISOString()})),
+    pending: migrations.filter((migration) => !migration.executedAt).map((migration) => migration.name),
+  }
+}
+
+/** Runs `work` with an open catalog and always closes it; database failures become livectl errors. */
+export async function withCatalog<T>(options: OpenCatalogOptions, work: (catalog: Catalog) => Promise<T>): Promise<T> {
+  const catalog = await openCatalog(options)
+  try {
+    return await work(catalog)
+  } catch (error) {
+    throw toCatalogError(error, catalog.display)
+  } finally {
+    await catalog.close()
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Versioned schema migrations, applied in name order and recorded by kysely's Migrator. Never edit
+ * a migration that has shipped: add the next one.
+ */
+import {type Kysely, type Migration, type MigrationProvider, sql} from 'kysely'
+
+export type Dialect = 'sqlite' | 'mysql'
+
+/** MySQL needs utf8mb4 for emoji and a binary collation so "a" and "A" stay different ids. */
+function tableOptions(dialect: Dialect) {
+  return dialect === 'mysql' ? sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin` : sql``
+}
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const longText = dialect === 'mysql' ? 'longtext' : 'text'
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('videos')
+          .addColumn('id', 'varchar(64)', (column) => column.primaryKey())
+          .addColumn('title', 'varchar(500)', (column) => column.notNull())
+          .addColumn('status', 'varchar(16)', (column) => column.notNull())
+          .addColumn('duration_seconds', 'double precision', (column) => column.notNull().defaultTo(0))
+          .addColumn('package_location', 'varchar(2048)', (column) => column.notNull())
+          .addColumn('package_manifest', sql.raw(longText))
+          .addColumn('created_at', 'varchar(32)', (column) => column.notNull())
+          .addColumn('updated_at', 'varchar(32)', (column) => column.notNull())
+          .modifyEnd(tableOptions(dialect))
+          .execute()
+        await db.schema.createIndex('videos_created_at').on('videos').column('created_at').execute()
+
+        await db.schema
+          .createTable('comments')
+          .addColumn('seq', dialect === 'mysql' ? 'bigint' : 'integer', (column) => column.primaryKey().autoIncrement())
+          .addColumn('id', 'varchar(64)', (column) => column.notNull().unique())
+          .addColumn('video_id', 'varchar(64)', (column) => column.notNull().references('videos.id').onDelete('cascade'))
+          .addColumn('author', 'varchar(400)', (column) => column.notNull())
+          .addColumn('data', 'text', (column) => column.notNull())
+          .addColumn('created_at', 'varchar(32)', (column) => column.notNull())
+          .modifyEnd(tableOptions(dialect))
+          .execute()
+        await db.schema.createIndex('comments_video_seq').on('comments').columns(['video_id', 'seq']).execute()
+
+        await db.schema
+          .createTable('stream_keys')
+          .addColumn('id', 'varchar(64)', (column) => column.primaryKey())
+          .addColumn('name', 'varchar(200)', (column) => column.notNull().unique())
+          .addColumn('key_hash', 'varchar(64)', (column) => column.notNull().unique())
+          .addColumn('created_at', 'varchar(32)', (column) => column.notNull())
+          .addColumn('revoked_at', 'varchar(32)')
+          .modifyEnd(tableOptions(dialect))
+          .execute()
+      },
+    },
+  }
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return {getMigrations: async () => migrations(dialect)}
+}
+
+export const LATEST_MIGRATION = '0001_initial'

@@ -1,0 +1,113 @@
+/** Videos in the catalog: registration, lookup and listing. */
+import {UserError} from '../errors.js'
+import type {PackageManifest} from '../package/manifest.js'
+import type {Catalog} from './connection.js'
+import {assertValidId} from './ids.js'
+import type {VideoStatus, VideosTable} from './schema.js'
+
+export interface Video {
+  id: string
+  title: string
+  status: VideoStatus
+  durationSeconds: number
+  packageLocation: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface VideoWithPackage extends Video {
+  package?: PackageManifest
+}
+
+function toVideo(row: Omit<VideosTable, 'package_manifest'>): Video {
+  return {
+    id: row.id,
+    title: row.title,
+    status: row.status,
+    durationSeconds: Number(row.duration_seconds),
+    packageLocation: row.package_location,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+export interface UpsertVideoInput {
+  id: string
+  title: string
+  status: VideoStatus
+  packageLocation: string
+  manifest?: PackageManifest
+}
+
+/** Creates the video or replaces its package, keeping its creation time. */
+export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Promise<Video> {
+  assertValidId(input.id)
+  const now = new Date().toISOString()
+  const values = {
+    title: input.title,
+    status: input.status,
+    duration_seconds: input.manifest?.durationSeconds ?? 0,
+    package_location: input.packageLocation,
+    package_manifest: input.manifest ? JSON.stringify(input.manifest) : null,
+    updated_at: now,
+  }
+  await catalog.db.transaction().execute(async (trx) => {
+    const existing = await trx.selectFrom('videos').select('id').where('id', '=', input.id).executeTakeFirst()
+    if (existing) await trx.updateTable('videos').set(values).where('id', '=', input.id).execute()
+    else await trx.insertInto('videos').values({id: input.id, created_at: now, ...values}).execute()
+  })
+  const video = await findVideo(catalog, input.id)
+  if (!video) throw new Error(`video ${input.id} vanished after it was written`)
+  return video
+}
+
+const SUMMARY_COLUMNS = ['id', 'title', 'status', 'duration_seconds', 'package_location', 'created_at', 'updated_at'] as const
+
+export async function findVideo(catalog: Catalog, id: string): Promise<Video | undefined> {
+  const row = await catalog.db.selectFrom('videos').select(SUMMARY_COLUMNS).where('id', '=', id).executeTakeFirst()
+  return row ? toVideo(row) : undefined
+}
+
+export async function findVideoWithPackage(catalog: Catalog, id: string): Promise<VideoWithPackage | undefined> {
+  const row = await catalog.db.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst()
+  if (!row) return undefined
+  return {...toVideo(row), package: row.package_manifest ? (JSON.parse(row.package_manifest) as PackageManifest) : undefined}
+}
+
+/** The video, or a UserError naming the id (the API turns it into 404). */
+export async function getVideo(catalog: Catalog, id: string): Promise<VideoWithPackage> {
+  assertValidId(id)
+  const video = await findVideoWithPackage(catalog, id)
+  if (!video) throw new VideoNotFoundError(id)
+  return video
+}
+
+export class VideoNotFoundError extends UserError {
+  constructor(readonly videoId: string) {
+    super(`Unknown video "${videoId}"`, {hint: 'List videos with `livectl videos list`.'})
+  }
+}
+
+export interface VideoPage {
+  videos: Video[]
+  /** Pass as `after` for the next page; null on the last page. */
+  next: string | null
+}
+
+/** Newest first; `after` is the id of the last video of the previous page. */
+export async function listVideos(catalog: Catalog, options: {limit?: number; after?: string} = {}): Promise<VideoPage> {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 500)
+  let query = catalog.db.selectFrom('videos').select(SUMMARY_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1)
+  if (options.after) {
+    assertValidId(options.after, 'cursor')
+    const anchor = await catalog.db.selectFrom('videos').select(['id', 'created_at']).where('id', '=', options.after).executeTakeFirst()
+    if (!anchor) throw new UserError(`Unknown cursor "${options.after}"`)
+    query = query.where((eb) =>
+      eb.or([eb('created_at', '<', anchor.created_at), eb.and([eb('created_at', '=', anchor.created_at), eb('id', '<', anchor.id)])]),
+    )
+  }
+
+  const rows = await query.execute()
+  const videos = rows.slice(0, limit).map(toVideo)
+  return {videos, next: rows.length > limit ? (videos.at(-1)?.id ?? null) : null}
+}

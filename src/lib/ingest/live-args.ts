@@ -1,0 +1,84 @@
+/**
+ * The ffmpeg argv of a live stream: pull the RTMP stream from the local ingest server, encode the
+ * ladder once (split), package CMAF for DASH and HLS as segments complete, and copy the original
+ * stream to a recording. Pure: returns string[].
+ */
+import type {PlannedRendition} from '../media/ladder.js'
+import {gopFrames} from '../media/transcode-args.js'
+import {INIT_SEGMENT_TEMPLATE, MEDIA_SEGMENT_TEMPLATE} from '../package/package-args.js'
+
+export interface LiveArgsInput {
+  inputUrl: string
+  renditions: readonly PlannedRendition[]
+  hasAudio: boolean
+  frameRate: number
+  segmentDurationSeconds: number
+  preset: string
+  /** The MPD path; segments and HLS playlists land beside it. */
+  manifestPath: string
+  /** A copy of the incoming stream, as received (MPEG-TS survives a crash). */
+  recordingPath: string
+  /** Prefix for segment and init names, so a reconnect never overwrites an earlier run. */
+  namePrefix?: string
+  /** Seconds without data before the pull gives up (the broadcaster has gone). */
+  readTimeoutSeconds?: number
+}
+
+export const LIVE_AUDIO_KBPS = 128
+
+export function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean): string {
+  const taps = renditions.map((_, index) => `[v${index}in]`).join('')
+  const chains = [`[0:v:0]split=${renditions.length}${taps}`]
+  renditions.forEach((rendition, index) => chains.push(`[v${index}in]scale=${rendition.width}:${rendition.pixelHeight},format=yuv420p[v${index}]`))
+  if (hasAudio) chains.push('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[a]')
+  return chains.join(';')
+}
+
+export function buildLiveArgs(options: LiveArgsInput): string[] {
+  const gop = String(gopFrames(options.frameRate, options.segmentDurationSeconds))
+  const prefix = options.namePrefix ?? ''
+  const args = [
+    '-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1',
+    // Give up when the stream stops sending (never -timeout: on RTMP input it means "listen").
+    '-rw_timeout', String((options.readTimeoutSeconds ?? 5) * 1_000_000),
+    '-fflags', '+nobuffer',
+    '-i', options.inputUrl,
+    '-filter_complex', buildLiveFilterGraph(options.renditions, options.hasAudio),
+  ]
+  options.renditions.forEach((_, index) => args.push('-map', `[v${index}]`))
+  if (options.hasAudio) args.push('-map', '[a]')
+  args.push(
+    '-c:v', 'libx264', '-preset', options.preset, '-tune', 'zerolatency',
+    // Closed GOPs of exactly one segment in every rung, as for VOD.
+    '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${options.segmentDurationSeconds})`,
+    '-x264-params', 'open-gop=0',
+  )
+  options.renditions.forEach((rendition, index) => {
+    args.push(
+      `-b:v:${index}`, `${rendition.videoBitrateKbps}k`,
+      `-maxrate:v:${index}`, `${rendition.maxRateKbps}k`,
+      `-bufsize:v:${index}`, `${rendition.bufferSizeKbps}k`,
+      `-profile:v:${index}`, rendition.profile,
+    )
+  })
+  if (options.hasAudio) args.push('-c:a', 'aac', '-b:a', `${LIVE_AUDIO_KBPS}k`)
+  args.push(
+    '-f', 'dash',
+    '-seg_duration', String(options.segmentDurationSeconds),
+    '-use_template', '1',
+    '-use_timeline', '1',
+    // Keep every segment listed: livectl publishes a rolling window and keeps the whole stream as VOD.
+    '-window_size', '0',
+    '-adaptation_sets', options.hasAudio ? 'id=0,streams=v id=1,streams=a' : 'id=0,streams=v',
+    '-dash_segment_type', 'mp4',
+    '-hls_playlist', '1',
+    '-hls_master_name', 'ffmpeg-master.m3u8',
+    '-init_seg_name', `${prefix}${INIT_SEGMENT_TEMPLATE}`,
+    '-media_seg_name', `${prefix}${MEDIA_SEGMENT_TEMPLATE}`,
+    options.manifestPath,
+    // Second output: the broadcast as received.
+    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-f', 'mpegts', options.recordingPath,
+  )
+  return args
+}

@@ -1,0 +1,181 @@
+/**
+ * `transcodeLadder`: one source into a ladder of H.264/AAC MP4 renditions in one ffmpeg process,
+ * written to a staging directory and moved into place only when complete.
+ */
+import {stat} from 'node:fs/promises'
+import path from 'node:path'
+
+import {UserError} from '../errors.js'
+import {assertReplaceableDir, commitStagingDir, createStagingDir, removeQuietly, writeJsonAtomic} from '../files.js'
+import {runProcess} from '../process.js'
+import {AAC_LC_CODEC, avcCodecString} from './codecs.js'
+import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './ladder.js'
+import {probeSource, type SourceFacts} from './probe.js'
+import {createProgressParser, progressFraction} from './progress.js'
+import {buildTranscodeArgs, gopFrames} from './transcode-args.js'
+import {mediaTools} from './tools.js'
+
+export const RENDITIONS_FILE = 'renditions.json'
+
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const
+
+export interface Rendition {
+  name: string
+  width: number
+  height: number
+  videoBitrateKbps: number
+  maxRateKbps: number
+  bufferSizeKbps: number
+  /** Absent when the source has no audio. */
+  audioBitrateKbps?: number
+  profile: H264Profile
+  videoCodec: string
+  audioCodec?: string
+  /** HLS CODECS value for this rendition with its audio, e.g. "avc1.64001f,mp4a.40.2". */
+  codecs: string
+  frameRate: number
+  durationSeconds: number
+  /** File name inside the output directory. */
+  file: string
+  sizeBytes: number
+}
+
+/** The content of renditions.json, and the `--json` result of `transcode`. */
+export interface RenditionsManifest {
+  version: 1
+  createdAt: string
+  source: SourceFacts
+  segmentDurationSeconds: number
+  gopFrames: number
+  preset: string
+  hasAudio: boolean
+  renditions: Rendition[]
+}
+
+export interface TranscodeDryRun {
+  dryRun: true
+  source: SourceFacts
+  outputDir: string
+  plan: PlannedRendition[]
+  command: string[]
+}
+
+export interface TranscodeProgress {
+  /** 0..1, undefined when the source duration is unknown. */
+  fraction?: number
+  /** Times realtime. */
+  speed?: number
+  outTimeSeconds?: number
+}
+
+export interface TranscodeOptions {
+  input: string
+  outputDir: string
+  rungs: readonly Rung[]
+  segmentDurationSeconds: number
+  preset: string
+  dryRun?: boolean
+  signal?: AbortSignal
+  onProgress?: (progress: TranscodeProgress) => void
+}
+
+export function validateSegmentDuration(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds < 0.5 || seconds > 20) {
+    throw new UserError(`Segment duration must be between 0.5 and 20 seconds (got ${seconds})`)
+  }
+
+  return seconds
+}
+
+function validatePreset(preset: string): string {
+  if (!(X264_PRESETS as readonly string[]).includes(preset)) {
+    throw new UserError(`Unknown x264 preset "${preset}"`, {hint: `Use one of: ${X264_PRESETS.join(', ')}`})
+  }
+
+  return preset
+}
+
+export async function transcodeLadder(options: TranscodeOptions & {dryRun: true}): Promise<TranscodeDryRun>
+export async function transcodeLadder(options: TranscodeOptions): Promise<RenditionsManifest | TranscodeDryRun>
+export async function transcodeLadder(options: TranscodeOptions): Promise<RenditionsManifest | TranscodeDryRun> {
+  const segmentDurationSeconds = validateSegmentDuration(options.segmentDurationSeconds)
+  const preset = validatePreset(options.preset)
+  const input = path.resolve(options.input)
+  const outputDir = path.resolve(options.outputDir)
+
+  const source = await probeSource(input, {signal: options.signal})
+  const plan = planLadder(source.video, options.rungs)
+  const hasAudio = source.audio !== undefined
+  const {ffmpeg} = await mediaTools()
+
+  const argsFor = (dir: string) =>
+    buildTranscodeArgs({
+      input,
+      renditions: plan,
+      outputs: plan.map((rendition) => path.join(dir, `${rendition.name}.mp4`)),
+      hasAudio,
+      frameRate: source.video.frameRate,
+      segmentDurationSeconds,
+      preset,
+    })
+
+  if (options.dryRun) {
+    return {dryRun: true, source, outputDir, plan, command: [ffmpeg, ...argsFor(outputDir)]}
+  }
+
+  await assertReplaceableDir(outputDir, RENDITIONS_FILE)
+  const staging = await createStagingDir(outputDir)
+  try {
+    const onProgressLine = createProgressParser((progress) => {
+      options.onProgress?.({
+        fraction: progressFraction(progress, source.durationSeconds),
+        speed: progress.speed,
+        outTimeSeconds: progress.outTimeSeconds,
+      })
+    })
+    await runProcess(ffmpeg, argsFor(staging), {signal: options.signal, onStdoutLine: onProgressLine})
+
+    const renditions = await Promise.all(plan.map((planned) => describeRendition(staging, planned, hasAudio, options.signal)))
+    const manifest: RenditionsManifest = {
+      version: 1,
+      createdAt: new Date().toISOString(),
+      source,
+      segmentDurationSeconds,
+      gopFrames: gopFrames(source.video.frameRate, segmentDurationSeconds),
+      preset,
+      hasAudio,
+      renditions,
+    }
+    await writeJsonAtomic(path.join(staging, RENDITIONS_FILE), manifest)
+    await commitStagingDir(staging, outputDir)
+    return manifest
+  } catch (error) {
+    await removeQuietly(staging)
+    throw error
+  }
+}
+
+async function describeRendition(dir: string, planned: PlannedRendition, hasAudio: boolean, signal?: AbortSignal): Promise<Rendition> {
+  const file = `${planned.name}.mp4`
+  const facts = await probeSource(path.join(dir, file), {signal})
+  const videoCodec = avcCodecString(facts.video.profile, facts.video.level)
+  const audioCodec = hasAudio ? AAC_LC_CODEC : undefined
+  return {
+    name: planned.name,
+    // Coded size: what RESOLUTION and @width/@height mean (the SAR keeps the display aspect exact).
+    width: facts.video.width,
+    height: facts.video.height,
+    videoBitrateKbps: planned.videoBitrateKbps,
+    maxRateKbps: planned.maxRateKbps,
+    bufferSizeKbps: planned.bufferSizeKbps,
+    audioBitrateKbps: hasAudio ? planned.audioBitrateKbps : undefined,
+    profile: planned.profile,
+    videoCodec,
+    audioCodec,
+    codecs: audioCodec ? `${videoCodec},${audioCodec}` : videoCodec,
+    frameRate: facts.video.frameRate,
+    durationSeconds: facts.durationSeconds ?? 0,
+    file,
+    sizeBytes: (await stat(path.join(dir, file))).size,
+  }
+}

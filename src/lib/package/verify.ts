@@ -1,0 +1,104 @@
+/**
+ * After packaging: every playlist and MPD must parse with the parsers players use (m3u8-parser,
+ * mpd-parser), and every file they reference must exist.
+ */
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+import m3u8 from 'm3u8-parser'
+import type {M3u8Manifest} from 'm3u8-parser'
+import mpd from 'mpd-parser'
+import type {MpdPlaylist} from 'mpd-parser'
+
+import {ExternalError} from '../errors.js'
+import {exists} from '../files.js'
+import type {PackageManifest} from './manifest.js'
+
+export function parseM3u8(text: string): M3u8Manifest {
+  const parser = new m3u8.Parser()
+  parser.push(text)
+  parser.end()
+  return parser.manifest
+}
+
+/** Problems found in a package directory; empty when it is sound. */
+export async function findPackageProblems(dir: string, manifest: PackageManifest): Promise<string[]> {
+  const problems: string[] = []
+  const requireFile = async (relative: string, referencedBy: string) => {
+    if (relative.includes('..') || path.isAbsolute(relative) || /^[a-z]+:/i.test(relative)) {
+      problems.push(`${referencedBy} references ${relative}, outside the package`)
+    } else if (!(await exists(path.join(dir, relative)))) {
+      problems.push(`${referencedBy} references ${relative}, which does not exist`)
+    }
+  }
+
+  const tracks = [...manifest.renditions, ...(manifest.audio ? [manifest.audio] : [])]
+
+  if (manifest.hlsMaster) {
+    const master = parseM3u8(await readFile(path.join(dir, manifest.hlsMaster), 'utf8'))
+    const variants = master.playlists ?? []
+    if (variants.length !== manifest.renditions.length) {
+      problems.push(`${manifest.hlsMaster} lists ${variants.length} variants, expected ${manifest.renditions.length}`)
+    }
+
+    for (const variant of variants) {
+      const {BANDWIDTH, RESOLUTION, CODECS} = variant.attributes
+      if (!BANDWIDTH || !RESOLUTION || !CODECS) problems.push(`${manifest.hlsMaster}: ${variant.uri} lacks BANDWIDTH, RESOLUTION or CODECS`)
+    }
+
+    const mediaPlaylists = [
+      ...variants.map((variant) => variant.uri),
+      ...Object.values(master.mediaGroups?.AUDIO ?? {}).flatMap((group) => Object.values(group).map((entry) => entry.uri ?? '')),
+    ]
+    for (const playlist of mediaPlaylists) {
+      await requireFile(playlist, manifest.hlsMaster)
+      if (!(await exists(path.join(dir, playlist)))) continue
+      const media = parseM3u8(await readFile(path.join(dir, playlist), 'utf8'))
+      if (!media.endList) problems.push(`${playlist} has no #EXT-X-ENDLIST`)
+      if (media.segments.length === 0) problems.push(`${playlist} lists no segments`)
+      const maps = new Set(media.segments.map((segment) => segment.map?.uri).filter((uri): uri is string => Boolean(uri)))
+      if (maps.size === 0) problems.push(`${playlist} has no EXT-X-MAP init segment`)
+      for (const map of maps) await requireFile(map, playlist)
+      for (const segment of media.segments) await requireFile(segment.uri, playlist)
+      const track = tracks.find((candidate) => candidate.playlist === playlist)
+      if (track && track.segments.length !== media.segments.length) {
+        problems.push(`${playlist} lists ${media.segments.length} segments, the package has ${track.segments.length}`)
+      }
+    }
+  }
+
+  if (manifest.dashManifest) {
+    const manifestPath = path.join(dir, manifest.dashManifest)
+    const parsed = mpd.parse(await readFile(manifestPath, 'utf8'), {manifestUri: pathToFileURL(manifestPath).href})
+    const playlists: MpdPlaylist[] = [
+      ...parsed.playlists,
+      ...Object.values(parsed.mediaGroups.AUDIO ?? {}).flatMap((group) => Object.values(group).flatMap((entry) => entry.playlists)),
+    ]
+    if (playlists.length !== tracks.length) problems.push(`${manifest.dashManifest} has ${playlists.length} representations, expected ${tracks.length}`)
+    for (const playlist of playlists) {
+      const name = `${manifest.dashManifest} representation ${String(playlist.attributes.NAME)}`
+      const track = tracks.find((candidate) => candidate.id === String(playlist.attributes.NAME))
+      if (track && track.segments.length !== playlist.segments.length) {
+        problems.push(`${name} lists ${playlist.segments.length} segments, the package has ${track.segments.length}`)
+      }
+
+      const referenced = new Set<string>()
+      for (const segment of playlist.segments) {
+        referenced.add(segment.resolvedUri)
+        if (segment.map) referenced.add(segment.map.resolvedUri)
+      }
+
+      for (const uri of referenced) await requireFile(path.relative(dir, fileURLToPath(uri)), name)
+    }
+  }
+
+  return problems
+}
+
+export async function verifyPackage(dir: string, manifest: PackageManifest): Promise<void> {
+  const problems = await findPackageProblems(dir, manifest)
+  if (problems.length > 0) {
+    throw new ExternalError(`The package failed its check: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`)
+  }
+}

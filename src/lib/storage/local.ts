@@ -1,0 +1,70 @@
+/** Storage in a local folder (file:// or a plain path): temp name, then rename, so readers never see half a file. */
+import {randomBytes} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {copyFile, mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
+import path from 'node:path'
+import type {Readable} from 'node:stream'
+
+import {sha256OfFile} from './checksum.js'
+import {assertSafeKey, type ObjectInfo, type PutOptions, type Storage} from './storage.js'
+
+export class LocalStorage implements Storage {
+  readonly uri: string
+
+  constructor(readonly root: string) {
+    this.uri = `file://${root}`
+  }
+
+  private pathOf(key: string): string {
+    return path.join(this.root, assertSafeKey(key))
+  }
+
+  async putFile(key: string, file: string, _options: PutOptions): Promise<void> {
+    const target = this.pathOf(key)
+    await mkdir(path.dirname(target), {recursive: true})
+    const temporary = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(4).toString('hex')}`)
+    try {
+      await copyFile(file, temporary)
+      await rename(temporary, target)
+    } catch (error) {
+      await rm(temporary, {force: true})
+      throw error
+    }
+  }
+
+  async get(key: string, range?: {start: number; end: number}): Promise<Readable> {
+    return createReadStream(this.pathOf(key), range ? {start: range.start, end: range.end} : {})
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(this.pathOf(key))
+      if (!info.isFile()) return undefined
+      // A local file is its own checksum source: reading it back is cheaper than any sidecar.
+      return {key, sizeBytes: info.size, sha256: await sha256OfFile(this.pathOf(key))}
+    } catch {
+      return undefined
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const base = path.join(this.root, prefix.split('/').slice(0, -1).join('/'))
+    let entries: string[]
+    try {
+      entries = (await readdir(base, {recursive: true})) as string[]
+    } catch {
+      return
+    }
+
+    for (const entry of entries.sort()) {
+      const key = path.relative(this.root, path.join(base, entry)).split(path.sep).join('/')
+      if (!key.startsWith(prefix) || path.basename(key).startsWith('.')) continue
+      const info = await stat(path.join(this.root, key))
+      if (info.isFile()) yield {key, sizeBytes: info.size}
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((key) => rm(this.pathOf(key), {force: true})))
+  }
+}

@@ -1,0 +1,41 @@
+/** Opens a storage by URI: a plain path or file://, s3://bucket/prefix, hdfs://namenode:port/path. */
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {UserError} from '../errors.js'
+import {HdfsStorage} from './hdfs.js'
+import {LocalStorage} from './local.js'
+import {S3Storage} from './s3.js'
+import type {Storage} from './storage.js'
+
+export interface StorageConfig {
+  /** --s3-endpoint / LIVECTL_S3_ENDPOINT */
+  s3Endpoint?: string
+  /** --hdfs-user / LIVECTL_HDFS_USER (WebHDFS user.name) */
+  hdfsUser?: string
+  /** --hdfs-delegation-token / LIVECTL_HDFS_DELEGATION_TOKEN */
+  hdfsDelegationToken?: string
+}
+
+export function openStorage(uri: string, config: StorageConfig = {}): Storage {
+  if (uri.startsWith('s3://')) {
+    const [bucket, ...rest] = uri.slice('s3://'.length).split('/')
+    if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new UserError(`Invalid S3 bucket in ${uri}`)
+    return new S3Storage({bucket, prefix: rest.filter(Boolean).join('/'), endpoint: config.s3Endpoint})
+  }
+
+  if (uri.startsWith('hdfs://')) {
+    let url: URL
+    try {
+      url = new URL(uri)
+    } catch {
+      throw new UserError(`Invalid HDFS URI ${uri}`)
+    }
+
+    return new HdfsStorage({namenode: `http://${url.host}`, root: url.pathname.replace(/\/$/, '') || '/', user: config.hdfsUser, delegationToken: config.hdfsDelegationToken})
+  }
+
+  if (uri.startsWith('file://')) return new LocalStorage(fileURLToPath(uri))
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw new UserError(`Unknown storage URI ${uri}`, {hint: 'Use a folder path, file://, s3://bucket/prefix or hdfs://namenode:port/path.'})
+  return new LocalStorage(path.resolve(uri))
+}

@@ -1,0 +1,138 @@
+/**
+ * S3 (and S3-compatible stores: MinIO, Ceph, R2) with the AWS SDK's standard configuration:
+ * credential chain, AWS_REGION, AWS_ENDPOINT_URL_S3. A custom endpoint gets path-style addressing
+ * and checksums only when required, which such stores accept (the SDK's default streaming
+ * checksums are stored corrupted by some of them: see FACTS.md).
+ */
+import {createReadStream} from 'node:fs'
+import type {Readable} from 'node:stream'
+
+import {DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {Upload} from '@aws-sdk/lib-storage'
+
+import {joinKey, type ObjectInfo, type PutOptions, type Storage, assertSafeKey} from './storage.js'
+
+/** Objects above this go up in parallel parts. */
+export const MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024
+export const MULTIPART_PART_BYTES = 8 * 1024 * 1024
+const MULTIPART_QUEUE = 4
+
+export interface S3Options {
+  bucket: string
+  prefix: string
+  /** --s3-endpoint / LIVECTL_S3_ENDPOINT; AWS_ENDPOINT_URL_S3 is read by the SDK itself. */
+  endpoint?: string
+  region?: string
+}
+
+/** The SDK prints warnings on the console unless given a logger; livectl reports failures itself. */
+export const QUIET_LOGGER = {trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined}
+
+export function createS3Client(options: {endpoint?: string; region?: string}): S3Client {
+  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL
+  return new S3Client({
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? {endpoint, forcePathStyle: true} : {}),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // livectl retries with backoff itself and reports the last failure by file name.
+    maxAttempts: 1,
+    logger: QUIET_LOGGER,
+  })
+}
+
+export class S3Storage implements Storage {
+  readonly uri: string
+  readonly client: S3Client
+  private readonly endpoint?: string
+
+  constructor(private readonly options: S3Options) {
+    this.uri = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ''}`
+    this.endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3
+    this.client = createS3Client(options)
+  }
+
+  private keyOf(key: string): string {
+    return joinKey(this.options.prefix, assertSafeKey(key))
+  }
+
+  async putFile(key: string, file: string, options: PutOptions, signal?: AbortSignal): Promise<void> {
+    const params = {
+      Bucket: this.options.bucket,
+      Key: this.keyOf(key),
+      ContentType: options.contentType,
+      CacheControl: options.cacheControl,
+      Metadata: {sha256: options.sha256},
+    }
+    if (options.sizeBytes <= MULTIPART_THRESHOLD_BYTES) {
+      await this.client.send(new PutObjectCommand({...params, Body: createReadStream(file), ContentLength: options.sizeBytes}), {abortSignal: signal})
+      return
+    }
+
+    const upload = new Upload({
+      client: this.client,
+      // Default-sized reads: lib-storage assembles the parts itself, so bigger chunks only add copies.
+      params: {...params, Body: createReadStream(file)},
+      partSize: MULTIPART_PART_BYTES,
+      queueSize: MULTIPART_QUEUE,
+      leavePartsOnError: false,
+    })
+    const abort = () => void upload.abort()
+    signal?.addEventListener('abort', abort, {once: true})
+    try {
+      await upload.done()
+    } finally {
+      signal?.removeEventListener('abort', abort)
+    }
+  }
+
+  async get(key: string, range?: {start: number; end: number}): Promise<Readable> {
+    const response = await this.client.send(new GetObjectCommand({
+      Bucket: this.options.bucket,
+      Key: this.keyOf(key),
+      ...(range ? {Range: `bytes=${range.start}-${range.end}`} : {}),
+    }))
+    return response.Body as Readable
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const response = await this.client.send(new HeadObjectCommand({Bucket: this.options.bucket, Key: this.keyOf(key)}))
+      return {key, sizeBytes: Number(response.ContentLength ?? 0), sha256: response.Metadata?.sha256}
+    } catch (error) {
+      const status = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
+      if (status === 404 || (error as Error).name === 'NotFound') return undefined
+      throw error
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const base = this.options.prefix ? `${this.options.prefix}/` : ''
+    let token: string | undefined
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({Bucket: this.options.bucket, Prefix: `${base}${prefix}`, ContinuationToken: token}))
+      for (const object of page.Contents ?? []) {
+        if (object.Key) yield {key: object.Key.slice(base.length), sizeBytes: Number(object.Size ?? 0), etag: object.ETag?.replace(/"/g, '')}
+      }
+
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += 1000) {
+      const batch = keys.slice(start, start + 1000)
+      await this.client.send(new DeleteObjectsCommand({
+        Bucket: this.options.bucket,
+        Delete: {Objects: batch.map((key) => ({Key: this.keyOf(key)})), Quiet: true},
+      }))
+    }
+  }
+
+  publicUrl(key: string): string {
+    const objectKey = this.keyOf(key).split('/').map(encodeURIComponent).join('/')
+    if (this.endpoint) return `${this.endpoint.replace(/\/$/, '')}/${this.options.bucket}/${objectKey}`
+    const region = process.env.AWS_REGION ?? 'us-east-1'
+    return `https://${this.options.bucket}.s3.${region}.amazonaws.com/${objectKey}`
+  }
+}

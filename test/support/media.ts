@@ -1,0 +1,60 @@
+/** Fixtures for integration tests: tiny generated clips and ffprobe readings of outputs. */
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {generateTestClip, type TestClipOptions} from '../../src/lib/media/test-clip.js'
+import {mediaTools} from '../../src/lib/media/tools.js'
+
+export async function makeTempDir(prefix = 'livectl-test-'): Promise<{dir: string; cleanup: () => Promise<void>}> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
+  return {dir, cleanup: () => rm(dir, {recursive: true, force: true})}
+}
+
+export async function makeClip(dir: string, name: string, options: Omit<TestClipOptions, 'output'>): Promise<string> {
+  return generateTestClip({...options, output: path.join(dir, name)})
+}
+
+async function capture(file: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${file} ${args.join(' ')} exited ${code}: ${err}`))))
+  })
+}
+
+export interface ProbedStream {
+  codec_type: string
+  codec_name: string
+  profile?: string
+  level?: number
+  width?: number
+  height?: number
+  channels?: number
+  sample_rate?: string
+}
+
+export async function probeStreams(file: string): Promise<{streams: ProbedStream[]; format: {duration?: string}}> {
+  const {ffprobe} = await mediaTools()
+  return JSON.parse(await capture(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file]))
+}
+
+export async function keyframeTimes(file: string): Promise<number[]> {
+  const {ffprobe} = await mediaTools()
+  const out = await capture(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file])
+  return out
+    .split('\n')
+    .filter((line) => line.includes('K'))
+    .map((line) => Number(line.split(',')[0]))
+}
+
+/** Decodes a whole file (or init+segment concatenation) and fails on any decoder error. */
+export async function decodeCleanly(file: string): Promise<void> {
+  const {ffmpeg} = await mediaTools()
+  await capture(ffmpeg, ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'])
+}

@@ -1,0 +1,63 @@
+import {describe, expect, it} from 'vitest'
+
+import {UserError} from '../../src/lib/errors.js'
+import {buildProbeArgs, parseProbeOutput, parseRatio, type ProbeOutput} from '../../src/lib/media/probe.js'
+
+const video = (extra: Record<string, unknown> = {}) => ({codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080, avg_frame_rate: '30000/1001', sample_aspect_ratio: '1:1', ...extra})
+const audio = {codec_type: 'audio', codec_name: 'aac', channels: 6, channel_layout: '5.1', sample_rate: '44100'}
+const probe = (streams: unknown[], format: Record<string, string> = {format_name: 'mov,mp4,m4a,3gp,3g2,mj2', duration: '12.5'}) => ({streams, format}) as ProbeOutput
+
+describe('parseProbeOutput', () => {
+  it('reads size, frame rate, duration and audio', () => {
+    const facts = parseProbeOutput('in.mp4', probe([video(), audio]), 1000)
+    expect(facts.video).toMatchObject({width: 1920, height: 1080, displayWidth: 1920, displayHeight: 1080, rotation: 0, frameRate: 29.97})
+    expect(facts.audio).toEqual({codec: 'aac', channels: 6, channelLayout: '5.1', sampleRate: 44100})
+    expect(facts.durationSeconds).toBe(12.5)
+    expect(facts.sizeBytes).toBe(1000)
+  })
+
+  it('swaps the display size of a phone video with rotation metadata', () => {
+    const fromMatrix = parseProbeOutput('phone.mov', probe([video({side_data_list: [{side_data_type: 'Display Matrix', rotation: -90}]})]), 1)
+    expect(fromMatrix.video).toMatchObject({displayWidth: 1080, displayHeight: 1920, rotation: 90})
+    const fromTag = parseProbeOutput('phone.mov', probe([video({tags: {rotate: '270'}})]), 1)
+    expect(fromTag.video).toMatchObject({displayWidth: 1080, displayHeight: 1920, rotation: 270})
+    const upsideDown = parseProbeOutput('phone.mov', probe([video({side_data_list: [{rotation: 180}]})]), 1)
+    expect(upsideDown.video).toMatchObject({displayWidth: 1920, displayHeight: 1080, rotation: 180})
+  })
+
+  it('applies a non-square sample aspect ratio to the display width', () => {
+    const anamorphic = parseProbeOutput('dvd.mpg', probe([video({width: 720, height: 480, sample_aspect_ratio: '32:27'})]), 1)
+    expect(anamorphic.video).toMatchObject({displayWidth: 853, displayHeight: 480})
+  })
+
+  it('has no audio facts for a silent source and no duration when the container has none', () => {
+    const facts = parseProbeOutput('raw.h264', probe([video()], {format_name: 'h264'}), 1)
+    expect(facts.audio).toBeUndefined()
+    expect(facts.durationSeconds).toBeUndefined()
+  })
+
+  it.each([
+    ['audio only', probe([audio])],
+    ['cover art only', probe([video({disposition: {attached_pic: 1}}), audio])],
+    ['a still image', probe([video({codec_name: 'png'})], {format_name: 'png_pipe'})],
+    ['text shown as ANSI art', probe([video({codec_name: 'ansi'})], {format_name: 'tty'})],
+  ])('rejects %s as having no video stream', (_name, output) => {
+    expect(() => parseProbeOutput('x', output, 1)).toThrow(UserError)
+    expect(() => parseProbeOutput('x', output, 1)).toThrow(/has no video stream/)
+  })
+
+  it('asks ffprobe for JSON with formats and streams', () => {
+    expect(buildProbeArgs('a b.mp4')).toEqual(['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', 'a b.mp4'])
+  })
+})
+
+describe('parseRatio', () => {
+  it('parses fractions and rejects 0/0', () => {
+    expect(parseRatio('30000/1001')).toBeCloseTo(29.97, 2)
+    expect(parseRatio('16:9')).toBeCloseTo(1.778, 3)
+    expect(parseRatio('25')).toBe(25)
+    expect(parseRatio('0/0')).toBeUndefined()
+    expect(parseRatio('1/0')).toBeUndefined()
+    expect(parseRatio(undefined)).toBeUndefined()
+  })
+})

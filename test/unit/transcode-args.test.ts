@@ -1,0 +1,81 @@
+import {describe, expect, it} from 'vitest'
+
+import {planLadder, standardLadder} from '../../src/lib/media/ladder.js'
+import {buildLadderFilterGraph, buildTranscodeArgs, gopFrames} from '../../src/lib/media/transcode-args.js'
+
+const plan = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '144p']))
+const outputs = ['/out/1080p.mp4', '/out/720p.mp4', '/out/144p.mp4']
+
+/** The values following each occurrence of a flag. */
+const valuesOf = (args: string[], flag: string) => args.flatMap((arg, index) => (arg === flag ? [args[index + 1]] : []))
+
+describe('buildTranscodeArgs', () => {
+  const args = buildTranscodeArgs({input: '/in/source.mov', renditions: plan, outputs, hasAudio: true, frameRate: 30, segmentDurationSeconds: 2, preset: 'veryfast'})
+
+  it('reads the input once and splits the decoded picture to every rung', () => {
+    expect(valuesOf(args, '-i')).toEqual(['/in/source.mov'])
+    const graph = valuesOf(args, '-filter_complex')[0]
+    expect(graph).toContain('[0:v:0]split=3[v0in][v1in][v2in]')
+    expect(graph).toContain('[v0in]scale=1920:1080,format=yuv420p[v0]')
+    expect(graph).toContain('[v2in]scale=256:144,format=yuv420p[v2]')
+  })
+
+  it('converts audio to stereo 48 kHz once and gives each rung its own copy', () => {
+    const graph = valuesOf(args, '-filter_complex')[0]
+    expect(graph).toContain('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,asplit=3[a0][a1][a2]')
+    expect(valuesOf(args, '-map')).toEqual(['[v0]', '[a0]', '[v1]', '[a1]', '[v2]', '[a2]'])
+    expect(valuesOf(args, '-b:a')).toEqual(['128k', '128k', '64k'])
+  })
+
+  it('puts a closed-GOP keyframe exactly every segment in every rung', () => {
+    expect(valuesOf(args, '-g')).toEqual(['60', '60', '60'])
+    expect(valuesOf(args, '-keyint_min')).toEqual(['60', '60', '60'])
+    expect(valuesOf(args, '-sc_threshold')).toEqual(['0', '0', '0'])
+    expect(valuesOf(args, '-force_key_frames')).toEqual(Array(3).fill('expr:gte(t,n_forced*2)'))
+    expect(valuesOf(args, '-x264-params')).toEqual(Array(3).fill('open-gop=0'))
+  })
+
+  it('encodes each rung with its bitrate, VBV buffer and profile, into its own MP4', () => {
+    expect(valuesOf(args, '-b:v')).toEqual(['5000k', '2800k', '200k'])
+    expect(valuesOf(args, '-maxrate')).toEqual(['5350k', '2996k', '214k'])
+    expect(valuesOf(args, '-bufsize')).toEqual(['7500k', '4200k', '300k'])
+    expect(valuesOf(args, '-profile:v')).toEqual(['high', 'high', 'baseline'])
+    expect(valuesOf(args, '-preset')).toEqual(['veryfast', 'veryfast', 'veryfast'])
+    expect(args.slice(-1)).toEqual(['/out/144p.mp4'])
+    expect(args.filter((arg) => arg.endsWith('.mp4'))).toEqual(outputs)
+  })
+
+  it('reports progress on stdout instead of a stats line', () => {
+    expect(args).toContain('-nostats')
+    expect(valuesOf(args, '-progress')).toEqual(['pipe:1'])
+  })
+
+  it('maps no audio for a silent source', () => {
+    const silent = buildTranscodeArgs({input: 'in.mp4', renditions: plan, outputs, hasAudio: false, frameRate: 25, segmentDurationSeconds: 1, preset: 'fast'})
+    expect(valuesOf(silent, '-map')).toEqual(['[v0]', '[v1]', '[v2]'])
+    expect(silent).not.toContain('-c:a')
+    expect(valuesOf(silent, '-filter_complex')[0]).not.toContain('[0:a:0]')
+    expect(valuesOf(silent, '-g')).toEqual(['25', '25', '25'])
+  })
+
+  it('needs one output per rendition', () => {
+    expect(() => buildTranscodeArgs({input: 'in.mp4', renditions: plan, outputs: ['a.mp4'], hasAudio: false, frameRate: 25, segmentDurationSeconds: 1, preset: 'fast'})).toThrow()
+  })
+
+  it('passes an x264 tune when given', () => {
+    const live = buildTranscodeArgs({input: 'in', renditions: plan.slice(0, 1), outputs: ['o.mp4'], hasAudio: false, frameRate: 30, segmentDurationSeconds: 2, preset: 'veryfast', tune: 'zerolatency'})
+    expect(valuesOf(live, '-tune')).toEqual(['zerolatency'])
+  })
+})
+
+describe('gopFrames', () => {
+  it('rounds the frames per segment for fractional frame rates', () => {
+    expect(gopFrames(29.97, 2)).toBe(60)
+    expect(gopFrames(23.976, 4)).toBe(96)
+    expect(gopFrames(30, 0.01)).toBe(1)
+  })
+
+  it('builds a graph with a single rung', () => {
+    expect(buildLadderFilterGraph(plan.slice(0, 1), false)).toBe('[0:v:0]split=1[v0in];[v0in]scale=1920:1080,format=yuv420p[v0]')
+  })
+})
