@@ -34,7 +34,7 @@ const since = (start) => (performance.now() - start) / 1000
 async function main() {
   const {values} = parseArgs({options: {file: {type: 'string'}, to: {type: 'string'}, key: {type: 'string'}, 's3-endpoint': {type: 'string'}}})
   if (!values.file || !values.to || !values.key) throw new Error('usage: node bench/publish-file.mjs --file FILE --to s3://BUCKET/PREFIX --key NAME [--s3-endpoint URL]')
-  const storage = openStorage(values.to, {s3Endpoint: values['s3-endpoint']})
+  const storage = await openStorage(values.to, {s3Endpoint: values['s3-endpoint']})
   const startedAt = performance.now()
   const {size: sizeBytes} = await stat(values.file)
   let hashSeconds

@@ -54,7 +54,7 @@ async function main() {
   const packageDir = path.resolve(values.package)
   const videoId = values['video-id']
   const concurrency = Number(values.concurrency)
-  const storage = openStorage(values.to, {s3Endpoint: values['s3-endpoint']})
+  const storage = await openStorage(values.to, {s3Endpoint: values['s3-endpoint']})
   const steps = []
   const step = async (id, detail, work) => {
     const startedAt = performance.now()

@@ -38,7 +38,7 @@ async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
 
 describe('HDFS storage', () => {
   it('round-trips a 20 MiB file through the DataNode redirect, with its checksum and ranges', async () => {
-    const storage = openStorage(`hdfs://${new URL(hdfs.namenode).host}/media`, {hdfsUser: 'livectl'})
+    const storage = await openStorage(`hdfs://${new URL(hdfs.namenode).host}/media`, {hdfsUser: 'livectl'})
     const content = randomBytes(20 * 1024 * 1024)
     const file = path.join(work.dir, 'big.bin')
     await writeFile(file, content)

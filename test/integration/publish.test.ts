@@ -3,7 +3,7 @@
  * fault-injecting proxy in front of S3: order, idempotency, resume, retries, invalidation.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {readdir, readFile, stat, writeFile} from 'node:fs/promises'
+import {cp, readdir, readFile, stat, utimes, writeFile} from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
 
@@ -15,9 +15,10 @@ import {openCatalog} from '../../src/lib/catalog/connection.js'
 import {findVideoWithPackage} from '../../src/lib/catalog/videos.js'
 import {CancelledError} from '../../src/lib/errors.js'
 import type {PackageManifest} from '../../src/lib/package/manifest.js'
+import {DigestCache} from '../../src/lib/publish/digest-cache.js'
 import {isManifestFile} from '../../src/lib/publish/plan.js'
 import {publishPackage} from '../../src/lib/publish/publish.js'
-import {s3EtagOfFile} from '../../src/lib/storage/checksum.js'
+import {digestsOfFile} from '../../src/lib/storage/checksum.js'
 import {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES, S3Storage} from '../../src/lib/storage/s3.js'
 import {runCli, startCli} from '../support/cli.js'
 import {type Fault, type FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
@@ -151,6 +152,41 @@ describe.runIf(runMotoSuites)('publish to S3 (moto)', () => {
     expect(proxy.log.slice(before).map((entry) => entry.method)).toEqual(['GET'])
   })
 
+  it('re-runs from cached digests without reading unchanged files, and re-reads a file that changed', async () => {
+    // A package of its own, last modified an hour ago as a finished package would be.
+    const copy = path.join(work.dir, 'cached-package')
+    await cp(packageDir, copy, {recursive: true})
+    const hourAgo = new Date(Date.now() - 3_600_000)
+    for (const file of await readdir(copy)) await utimes(path.join(copy, file), hourAgo, hourAgo)
+    const options = {packageDir: copy, to: `s3://${bucket}/cached`, s3Endpoint: proxy.url, videoId: 'cached', dataDir}
+    const files = (await readdir(copy)).filter((file) => !file.startsWith('.')).sort()
+    expect(await publishPackage(options)).toMatchObject({uploaded: files.length})
+    const cacheFile = DigestCache.fileFor(dataDir, copy)
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as {files: Record<string, {etag: string; sha256: string}>}
+    expect(Object.keys(cached.files).sort()).toEqual(files)
+
+    // The cache is what a re-run believes while a file's stat is unchanged: a digest planted in it
+    // makes that one file look changed, so the file itself was not read.
+    const segment = manifest.renditions[0]?.segments[1]?.file as string
+    const planted = structuredClone(cached)
+    Object.assign(planted.files[segment] as object, {etag: '0'.repeat(32), sha256: '0'.repeat(64)})
+    await writeFile(cacheFile, JSON.stringify(planted))
+    expect(await publishPackage(options)).toMatchObject({uploaded: 1, skipped: files.length - 1})
+
+    // A real edit changes the stat: the file is read again and only it goes up.
+    const edited = await readFile(path.join(copy, segment))
+    edited[edited.length - 1] = (edited[edited.length - 1] as number) ^ 0xff
+    await writeFile(path.join(copy, segment), edited)
+    await utimes(path.join(copy, segment), hourAgo, new Date(Date.now() - 60_000))
+    const before = proxy.log.length
+    expect(await publishPackage(options)).toMatchObject({uploaded: 1})
+    expect(putsOf('cached/cached').slice(-1)).toEqual([segment])
+    expect(proxy.log.slice(before).filter((entry) => entry.method === 'PUT').length).toBe(1)
+    expect(sha256(await getObject(`cached/cached/${segment}`))).toBe(sha256(edited))
+    // Nothing left to do, and the digests of the edit were remembered.
+    expect(await publishPackage(options)).toMatchObject({uploaded: 0})
+  })
+
   it('uploads a file over 16 MiB in parallel parts, intact', async () => {
     const big = path.join(work.dir, 'big.bin')
     const content = randomBytes(20 * 1024 * 1024)
@@ -164,7 +200,7 @@ describe.runIf(runMotoSuites)('publish to S3 (moto)', () => {
     expect(await storage.head('big.bin')).toEqual({key: 'big.bin', sizeBytes: content.length, sha256: sha256(content)})
     const listed: Array<{etag?: string}> = []
     for await (const object of storage.list('big')) listed.push(object)
-    expect(listed[0]?.etag).toBe(await s3EtagOfFile(big, content.length, MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_BYTES))
+    expect(listed[0]?.etag).toBe((await digestsOfFile(big, content.length, MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_BYTES)).etag)
     const ranged = await storage.get('big.bin', {start: 10, end: 19})
     const chunks: Buffer[] = []
     for await (const chunk of ranged) chunks.push(chunk as Buffer)

@@ -225,7 +225,7 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: Fastify
     schema: {summary: 'A video with its HLS and DASH URLs.', params: schemas.idParams, response: {200: {$ref: 'Video#'}, ...errorResponses}},
   }, async (request) => describeVideo(request, await loadVideo((request.params as {id: string}).id)))
 
-  const storages = new Map<string, Storage>()
+  const storages = new Map<string, Promise<Storage>>()
   /** Size and a reader of a file of a video's package, wherever the package lives. */
   async function openPackageFile(video: VideoWithPackage, file: string): Promise<{size: number; modified?: Date; read: (range?: {start: number; end: number}) => Promise<Readable>} | undefined> {
     const location = video.packageLocation
@@ -240,14 +240,16 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: Fastify
       }
     }
 
-    let storage = storages.get(location)
-    if (!storage) {
-      storage = openStorage(location, options.storageConfig)
-      storages.set(location, storage)
+    let opening = storages.get(location)
+    if (!opening) {
+      opening = openStorage(location, options.storageConfig)
+      // A URI that cannot be opened is not remembered: the next request gets the same clear error.
+      opening.catch(() => storages.delete(location))
+      storages.set(location, opening)
     }
 
-    const info = await storage.head(file)
-    const opened = storage
+    const opened = await opening
+    const info = await opened.head(file)
     return info ? {size: info.sizeBytes, read: (range) => opened.get(file, range)} : undefined
   }
 

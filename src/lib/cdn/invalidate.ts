@@ -3,11 +3,11 @@
  * completion) or an HTTP PURGE per path for Varnish/Fastly-style caches. Only changed manifests
  * are ever invalidated: segment names never change content.
  */
-import {CloudFrontClient, CreateInvalidationCommand, GetInvalidationCommand} from '@aws-sdk/client-cloudfront'
+import type {CloudFrontClient} from '@aws-sdk/client-cloudfront'
 
 import {ExternalError, UserError} from '../errors.js'
 import {mapConcurrent} from '../publish/plan.js'
-import {QUIET_LOGGER} from '../storage/s3.js'
+import {QUIET_LOGGER} from '../storage/s3-config.js'
 
 export type InvalidationOptions =
   | {mode: 'cloudfront'; distributionId: string; wait?: boolean; waitSeconds?: number; endpoint?: string}
@@ -28,7 +28,9 @@ export function toCdnPaths(keys: readonly string[]): string[] {
   return keys.map((key) => `/${key.split('/').map(encodeURIComponent).join('/')}`)
 }
 
-export function cloudFrontClient(endpoint?: string): CloudFrontClient {
+/** The CloudFront SDK is loaded only when an invalidation is actually sent. */
+export async function cloudFrontClient(endpoint?: string): Promise<CloudFrontClient> {
+  const {CloudFrontClient} = await import('@aws-sdk/client-cloudfront')
   const url = endpoint ?? process.env.AWS_ENDPOINT_URL_CLOUDFRONT
   return new CloudFrontClient({region: process.env.AWS_REGION ?? 'us-east-1', logger: QUIET_LOGGER, ...(url ? {endpoint: url} : {})})
 }
@@ -51,7 +53,8 @@ export async function invalidateCdn(keys: readonly string[], options: Invalidati
     return {mode: 'purge', paths, status: 'Completed'}
   }
 
-  const client = cloudFrontClient(options.endpoint)
+  const {CreateInvalidationCommand, GetInvalidationCommand} = await import('@aws-sdk/client-cloudfront')
+  const client = await cloudFrontClient(options.endpoint)
   const ids: string[] = []
   let status = 'InProgress'
   for (let start = 0; start < paths.length; start += CLOUDFRONT_BATCH) {

@@ -58,7 +58,7 @@ function timestamp(date: Date): string {
 
 export async function startIngestServer(options: IngestOptions): Promise<RunningIngest> {
   const catalog = await openCatalog({url: options.db, dataDir: options.dataDir})
-  const storage = openStorage(options.to, options)
+  const storage = await openStorage(options.to, options)
   const metrics = createIngestMetrics()
   let keys = await loadActiveKeys(catalog)
   const refresh = setInterval(() => {

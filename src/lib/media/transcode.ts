@@ -11,11 +11,12 @@ import {runProcess} from '../process.js'
 import {AAC_LC_CODEC, avcCodecString} from './codecs.js'
 import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './ladder.js'
 import {probeSource, type SourceFacts} from './probe.js'
+import {RENDITIONS_FILE} from './renditions.js'
 import {createProgressParser, progressFraction} from './progress.js'
 import {buildTranscodeArgs, gopFrames} from './transcode-args.js'
 import {mediaTools} from './tools.js'
 
-export const RENDITIONS_FILE = 'renditions.json'
+export {RENDITIONS_FILE} from './renditions.js'
 
 export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const
 

@@ -6,7 +6,8 @@ import path from 'node:path'
 
 import {UserError} from '../errors.js'
 import {readJsonFile} from '../files.js'
-import {RENDITIONS_FILE, type RenditionsManifest} from '../media/transcode.js'
+import {RENDITIONS_FILE} from '../media/renditions.js'
+import type {RenditionsManifest} from '../media/transcode.js'
 
 export const PACKAGE_MANIFEST_FILE = 'livectl-package.json'
 export const HLS_MASTER_FILE = 'master.m3u8'

@@ -2,7 +2,7 @@
  * After packaging: every playlist and MPD must parse with the parsers players use (m3u8-parser,
  * mpd-parser), and every file they reference must exist.
  */
-import {readFile} from 'node:fs/promises'
+import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
@@ -12,7 +12,6 @@ import mpd from 'mpd-parser'
 import type {MpdPlaylist} from 'mpd-parser'
 
 import {ExternalError} from '../errors.js'
-import {exists} from '../files.js'
 import type {PackageManifest} from './manifest.js'
 
 export function parseM3u8(text: string): M3u8Manifest {
@@ -22,13 +21,36 @@ export function parseM3u8(text: string): M3u8Manifest {
   return parser.manifest
 }
 
+/**
+ * Whether a file exists under `dir`, by reading each directory once: a package references each of
+ * its ~thousand files from both the HLS playlists and the MPD, and two stats per file cost more
+ * than the parsing.
+ */
+function presenceChecker(dir: string): (relative: string) => Promise<boolean> {
+  const listings = new Map<string, Promise<Set<string>>>()
+  return async (relative) => {
+    const parent = path.dirname(path.join(dir, relative))
+    let listing = listings.get(parent)
+    if (!listing) {
+      listing = readdir(parent, {withFileTypes: true}).then(
+        (entries) => new Set(entries.filter((entry) => !entry.isDirectory()).map((entry) => entry.name)),
+        () => new Set<string>(),
+      )
+      listings.set(parent, listing)
+    }
+
+    return (await listing).has(path.basename(relative))
+  }
+}
+
 /** Problems found in a package directory; empty when it is sound. */
 export async function findPackageProblems(dir: string, manifest: PackageManifest): Promise<string[]> {
   const problems: string[] = []
+  const exists = presenceChecker(dir)
   const requireFile = async (relative: string, referencedBy: string) => {
     if (relative.includes('..') || path.isAbsolute(relative) || /^[a-z]+:/i.test(relative)) {
       problems.push(`${referencedBy} references ${relative}, outside the package`)
-    } else if (!(await exists(path.join(dir, relative)))) {
+    } else if (!(await exists(relative))) {
       problems.push(`${referencedBy} references ${relative}, which does not exist`)
     }
   }
@@ -53,7 +75,7 @@ export async function findPackageProblems(dir: string, manifest: PackageManifest
     ]
     for (const playlist of mediaPlaylists) {
       await requireFile(playlist, manifest.hlsMaster)
-      if (!(await exists(path.join(dir, playlist)))) continue
+      if (!(await exists(playlist))) continue
       const media = parseM3u8(await readFile(path.join(dir, playlist), 'utf8'))
       if (!media.endList) problems.push(`${playlist} has no #EXT-X-ENDLIST`)
       if (media.segments.length === 0) problems.push(`${playlist} lists no segments`)

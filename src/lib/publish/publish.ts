@@ -2,6 +2,7 @@
  * `publishPackage`: a `segment` package to storage (folder, S3, HDFS), idempotent and resumable,
  * segments before manifests, then registered in the catalog and optionally invalidated on a CDN.
  */
+import type {BigIntStats} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -13,11 +14,12 @@ import {upsertVideo} from '../catalog/videos.js'
 import {ExternalError, throwIfAborted} from '../errors.js'
 import {readPackageManifest} from '../package/manifest.js'
 import {verifyPackage} from '../package/verify.js'
-import {s3EtagOfFile, sha256OfFile} from '../storage/checksum.js'
+import {digestsOfFile, type FileDigests} from '../storage/checksum.js'
 import {openStorage, type StorageConfig} from '../storage/open.js'
-import {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES} from '../storage/s3.js'
+import {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES} from '../storage/s3-config.js'
 import {joinKey, type ObjectInfo} from '../storage/storage.js'
 import {type InvalidationOptions, type InvalidationResult, invalidateCdn} from '../cdn/invalidate.js'
+import {DigestCache} from './digest-cache.js'
 import {isManifestFile, mapConcurrent, PHASE_ORDER, planPublish} from './plan.js'
 import {withRetries} from './retry.js'
 
@@ -80,11 +82,15 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
   const manifest = await readPackageManifest(packageDir)
   await verifyPackage(packageDir, manifest)
   const videoId = options.videoId === undefined ? idFromName(path.basename(packageDir)) : assertValidId(options.videoId)
-  const storage = openStorage(options.to, options)
+  const storage = await openStorage(options.to, options)
   const files = planPublish(manifest)
-  const sizes = new Map<string, number>()
-  for (const {file} of files) sizes.set(file, (await stat(path.join(packageDir, file))).size)
-  const bytesTotal = [...sizes.values()].reduce((sum, size) => sum + size, 0)
+  const stats = new Map<string, BigIntStats>()
+  await mapConcurrent(files, 16, async ({file}) => {
+    stats.set(file, await stat(path.join(packageDir, file), {bigint: true}))
+  })
+  const sizeOf = (file: string) => Number((stats.get(file) as BigIntStats).size)
+  const bytesTotal = files.reduce((sum, {file}) => sum + sizeOf(file), 0)
+  const digestCache = await DigestCache.open(options.dataDir, packageDir, `${MULTIPART_THRESHOLD_BYTES}/${MULTIPART_PART_BYTES}`)
   const location = `${storage.uri.replace(/\/$/, '')}/${videoId}`
 
   let filesDone = 0
@@ -101,15 +107,24 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
     stored.clear()
     for await (const object of storage.list(`${videoId}/`)) stored.set(object.key, object)
   }, retry)
-  /** Whether storage holds this file already, reading the file as little as possible. */
-  const compareWithStored = async (key: string, local: string, sizeBytes: number): Promise<{same: boolean; sha256?: string}> => {
+  /** SHA-256 and ETag of a package file: from the digest cache while its stat is unchanged, else read once. */
+  const digestsOf = async (file: string): Promise<FileDigests> => {
+    const info = stats.get(file) as BigIntStats
+    const cached = digestCache.get(file, info)
+    if (cached) return cached
+    const hashedAtNs = BigInt(Date.now()) * 1_000_000n
+    const digests = await digestsOfFile(path.join(packageDir, file), Number(info.size), MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_BYTES)
+    digestCache.set(file, info, digests, hashedAtNs)
+    return digests
+  }
+
+  /** Whether storage holds this file already, asking storage nothing beyond the one listing where it can. */
+  const isStored = async (key: string, file: string, digests: FileDigests): Promise<boolean> => {
     const existing = stored.get(key)
-    // Not there, or another size: it must go up, no need to read anything but its SHA-256 for the upload.
-    if (!existing || existing.sizeBytes !== sizeBytes) return {same: false}
-    if (existing.etag && existing.etag === (await s3EtagOfFile(local, sizeBytes, MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_BYTES))) return {same: true}
+    if (!existing || existing.sizeBytes !== sizeOf(file)) return false
+    if (existing.etag && existing.etag === digests.etag) return true
     // No usable ETag (a local folder, HDFS, S3 with SSE-KMS): compare the SHA-256 stored with the object.
-    const sha256 = await sha256OfFile(local)
-    return {same: (await storage.head(key))?.sha256 === sha256, sha256}
+    return (await storage.head(key))?.sha256 === digests.sha256
   }
 
   const results: PublishFileResult[] = []
@@ -117,13 +132,12 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
     throwIfAborted(options.signal, 'Publish')
     const key = joinKey(videoId, file)
     const local = path.join(packageDir, file)
-    const sizeBytes = sizes.get(file) as number
+    const sizeBytes = sizeOf(file)
     const result = await withRetries(async () => {
-      const known = await compareWithStored(key, local, sizeBytes)
-      if (known.same) return {file, key, sizeBytes, action: 'skip' as const}
+      const digests = await digestsOf(file)
+      if (await isStored(key, file, digests)) return {file, key, sizeBytes, action: 'skip' as const}
       if (!options.dryRun) {
-        const sha256 = known.sha256 ?? (await sha256OfFile(local))
-        await storage.putFile(key, local, {contentType: contentTypeFor(file), cacheControl: cacheControlFor(file), sha256, sizeBytes}, options.signal)
+        await storage.putFile(key, local, {contentType: contentTypeFor(file), cacheControl: cacheControlFor(file), sha256: digests.sha256, sizeBytes}, options.signal)
       }
 
       return {file, key, sizeBytes, action: 'upload' as const}
@@ -141,9 +155,14 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
     return result
   }
 
-  for (const phase of PHASE_ORDER) {
-    const inPhase = files.filter((file) => file.phase === phase).map((file) => file.file)
-    results.push(...(await mapConcurrent(inPhase, options.concurrency ?? DEFAULT_PUBLISH_CONCURRENCY, handle)))
+  try {
+    for (const phase of PHASE_ORDER) {
+      const inPhase = files.filter((file) => file.phase === phase).map((file) => file.file)
+      results.push(...(await mapConcurrent(inPhase, options.concurrency ?? DEFAULT_PUBLISH_CONCURRENCY, handle)))
+    }
+  } finally {
+    // Also after a failure or Ctrl-C: the run that resumes it need not hash again what this one did.
+    if (!options.dryRun) await digestCache.save()
   }
 
   const uploaded = results.filter((result) => result.action === 'upload')

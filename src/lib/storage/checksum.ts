@@ -8,22 +8,31 @@ export async function sha256OfFile(file: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/**
- * The ETag S3 gives an object uploaded the way livectl uploads it: the MD5 of the file up to
- * `multipartThresholdBytes`, above it the MD5 of the parts' MD5s, "-" and the part count. A
- * listing's ETags then tell which files are already stored without a request per object.
- */
-export async function s3EtagOfFile(file: string, sizeBytes: number, multipartThresholdBytes: number, partSizeBytes: number): Promise<string> {
-  if (sizeBytes <= multipartThresholdBytes) {
-    const md5 = createHash('md5')
-    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) md5.update(chunk)
-    return md5.digest('hex')
-  }
+export interface FileDigests {
+  sha256: string
+  /**
+   * The ETag S3 gives an object uploaded the way livectl uploads it: the MD5 of the file up to
+   * the multipart threshold, above it the MD5 of the parts' MD5s, "-" and the part count. A
+   * listing's ETags then tell which files are already stored without a request per object.
+   */
+  etag: string
+}
 
+/** SHA-256 and S3 ETag of a file in one read: what an upload stores, and what a listing shows later. */
+export async function digestsOfFile(file: string, sizeBytes: number, multipartThresholdBytes: number, partSizeBytes: number): Promise<FileDigests> {
+  const sha256 = createHash('sha256')
+  const whole = createHash('md5')
   const partDigests: Buffer[] = []
   let part: Hash = createHash('md5')
   let inPart = 0
+  const multipart = sizeBytes > multipartThresholdBytes
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    sha256.update(chunk)
+    if (!multipart) {
+      whole.update(chunk)
+      continue
+    }
+
     let offset = 0
     while (offset < chunk.length) {
       const take = Math.min(partSizeBytes - inPart, chunk.length - offset)
@@ -38,6 +47,7 @@ export async function s3EtagOfFile(file: string, sizeBytes: number, multipartThr
     }
   }
 
+  if (!multipart) return {sha256: sha256.digest('hex'), etag: whole.digest('hex')}
   if (inPart > 0 || partDigests.length === 0) partDigests.push(part.digest())
-  return `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`
+  return {sha256: sha256.digest('hex'), etag: `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`}
 }

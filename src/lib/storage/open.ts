@@ -3,9 +3,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {UserError} from '../errors.js'
-import {HdfsStorage} from './hdfs.js'
 import {LocalStorage} from './local.js'
-import {S3Storage} from './s3.js'
 import type {Storage} from './storage.js'
 
 export interface StorageConfig {
@@ -17,10 +15,12 @@ export interface StorageConfig {
   hdfsDelegationToken?: string
 }
 
-export function openStorage(uri: string, config: StorageConfig = {}): Storage {
+/** Opens a storage; the S3 and HDFS clients are loaded only when such a URI is opened. */
+export async function openStorage(uri: string, config: StorageConfig = {}): Promise<Storage> {
   if (uri.startsWith('s3://')) {
     const [bucket, ...rest] = uri.slice('s3://'.length).split('/')
     if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new UserError(`Invalid S3 bucket in ${uri}`)
+    const {S3Storage} = await import('./s3.js')
     return new S3Storage({bucket, prefix: rest.filter(Boolean).join('/'), endpoint: config.s3Endpoint})
   }
 
@@ -32,6 +32,7 @@ export function openStorage(uri: string, config: StorageConfig = {}): Storage {
       throw new UserError(`Invalid HDFS URI ${uri}`)
     }
 
+    const {HdfsStorage} = await import('./hdfs.js')
     return new HdfsStorage({namenode: `http://${url.host}`, root: url.pathname.replace(/\/$/, '') || '/', user: config.hdfsUser, delegationToken: config.hdfsDelegationToken})
   }
 

@@ -8,14 +8,11 @@ import {createReadStream} from 'node:fs'
 import type {Readable} from 'node:stream'
 
 import {DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
-import {Upload} from '@aws-sdk/lib-storage'
 
+import {MULTIPART_PART_BYTES, MULTIPART_QUEUE, MULTIPART_THRESHOLD_BYTES, QUIET_LOGGER} from './s3-config.js'
 import {joinKey, type ObjectInfo, type PutOptions, type Storage, assertSafeKey} from './storage.js'
 
-/** Objects above this go up in parallel parts. */
-export const MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024
-export const MULTIPART_PART_BYTES = 8 * 1024 * 1024
-const MULTIPART_QUEUE = 4
+export {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES, QUIET_LOGGER} from './s3-config.js'
 
 export interface S3Options {
   bucket: string
@@ -24,9 +21,6 @@ export interface S3Options {
   endpoint?: string
   region?: string
 }
-
-/** The SDK prints warnings on the console unless given a logger; livectl reports failures itself. */
-export const QUIET_LOGGER = {trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined}
 
 export function createS3Client(options: {endpoint?: string; region?: string}): S3Client {
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL
@@ -69,6 +63,8 @@ export class S3Storage implements Storage {
       return
     }
 
+    // lib-storage only for files big enough to need it: it is a tenth of a second of start-up.
+    const {Upload} = await import('@aws-sdk/lib-storage')
     const upload = new Upload({
       client: this.client,
       // Default-sized reads: lib-storage assembles the parts itself, so bigger chunks only add copies.
