@@ -1,13 +1,15 @@
 /**
  * One large file through livectl's own publish path, in its own process so that its memory can be
- * sampled: what `publishPackage` does per file (src/lib/publish/publish.ts), with the compiled
- * storage code: SHA-256 of the file and HEAD of the object at once, then skip when size and hash
- * match, else `putFile` (multipart above 16 MiB: 8 MiB parts, 4 in flight).
+ * sampled: `createFilePublisher` (src/lib/publish/file-publisher.ts), the code `publishPackage`
+ * runs for every file of a package, with the compiled storage code and a digest cache in
+ * --data-dir: one listing of the prefix, then skip when the listing shows the same size and ETag
+ * (ETag from the digest cache while the file's stat is unchanged, else read from the file), else
+ * SHA-256 of the file and `putFile` (multipart above 16 MiB: 8 MiB parts, 4 in flight).
  *
- *   node bench/publish-file.mjs --file FILE --to s3://BUCKET/PREFIX --key NAME --s3-endpoint URL
+ *   node bench/publish-file.mjs --file FILE --to s3://BUCKET/PREFIX --key NAME --s3-endpoint URL --data-dir DIR
  *
- * Prints one JSON line: action (upload or skip), sizeBytes, and the seconds of each step (hash and
- * HEAD run together; put after both). Needs `npm run build` first.
+ * NAME is "PREFIX/FILE-NAME" relative to the storage root. Prints one JSON line: action (upload or
+ * skip), sizeBytes, and the seconds of the listing and of the rest. Needs `npm run build` first.
  */
 import {existsSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
@@ -26,33 +28,34 @@ async function importDist(modulePath) {
 }
 
 const {openStorage} = await importDist('lib/storage/open.js')
-const {sha256OfFile} = await importDist('lib/storage/checksum.js')
-const {cacheControlFor, contentTypeFor} = await importDist('lib/api/media.js')
+const {DigestCache} = await importDist('lib/publish/digest-cache.js')
+const {createFilePublisher, ETAG_SCHEME} = await importDist('lib/publish/file-publisher.js')
 
 const since = (start) => (performance.now() - start) / 1000
 
 async function main() {
-  const {values} = parseArgs({options: {file: {type: 'string'}, to: {type: 'string'}, key: {type: 'string'}, 's3-endpoint': {type: 'string'}}})
-  if (!values.file || !values.to || !values.key) throw new Error('usage: node bench/publish-file.mjs --file FILE --to s3://BUCKET/PREFIX --key NAME [--s3-endpoint URL]')
-  const storage = await openStorage(values.to, {s3Endpoint: values['s3-endpoint']})
-  const startedAt = performance.now()
-  const {size: sizeBytes} = await stat(values.file)
-  let hashSeconds
-  let headSeconds
-  const [stored, sha256] = await Promise.all([
-    storage.head(values.key).then((info) => ((headSeconds = since(startedAt)), info)),
-    sha256OfFile(values.file).then((hash) => ((hashSeconds = since(startedAt)), hash)),
-  ])
-  const compared = performance.now()
-  let action = 'skip'
-  if (!stored || stored.sizeBytes !== sizeBytes || stored.sha256 !== sha256) {
-    action = 'upload'
-    await storage.putFile(values.key, values.file, {contentType: contentTypeFor(values.file), cacheControl: cacheControlFor(values.file), sha256, sizeBytes})
+  const {values} = parseArgs({options: {file: {type: 'string'}, to: {type: 'string'}, key: {type: 'string'}, 's3-endpoint': {type: 'string'}, 'data-dir': {type: 'string'}}})
+  if (!values.file || !values.to || !values.key || !values['data-dir'] || !values.key.includes('/')) {
+    throw new Error('usage: node bench/publish-file.mjs --file FILE --to s3://BUCKET/PREFIX --key PREFIX/NAME [--s3-endpoint URL] --data-dir DIR')
   }
 
-  const result = {action, sizeBytes, sha256, hashSeconds, headSeconds, putSeconds: action === 'upload' ? since(compared) : 0, seconds: since(startedAt)}
+  const storage = await openStorage(values.to, {s3Endpoint: values['s3-endpoint']})
+  const startedAt = performance.now()
+  const file = path.resolve(values.file)
+  const prefix = values.key.slice(0, values.key.lastIndexOf('/'))
+  const name = values.key.slice(values.key.lastIndexOf('/') + 1)
+  const info = await stat(file, {bigint: true})
+  const digestCache = await DigestCache.open(path.resolve(values['data-dir']), path.dirname(file), ETAG_SCHEME)
+  const publishFile = await createFilePublisher({
+    storage, dir: path.dirname(file), prefix, digestCache, retry: {attempts: 5, baseMs: 200, maxMs: 10_000},
+  })
+  const listSeconds = since(startedAt)
+  if (path.basename(file) !== name) throw new Error(`--key must end in the file's own name (${path.basename(file)})`)
+  const result = await publishFile(name, info)
+  await digestCache.save()
+  const output = {action: result.action, sizeBytes: Number(info.size), listSeconds, restSeconds: since(startedAt) - listSeconds, seconds: since(startedAt)}
   storage.client?.destroy()
-  process.stdout.write(`${JSON.stringify(result)}\n`)
+  process.stdout.write(`${JSON.stringify(output)}\n`)
 }
 
 try {

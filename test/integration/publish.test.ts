@@ -164,6 +164,10 @@ describe.runIf(runMotoSuites)('publish to S3 (moto)', () => {
     const cacheFile = DigestCache.fileFor(dataDir, copy)
     const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as {files: Record<string, {etag: string; sha256: string}>}
     expect(Object.keys(cached.files).sort()).toEqual(files)
+    // The ETags remembered are the ones S3 answered the uploads with, which its listing shows.
+    const listed = new Map<string, string | undefined>()
+    for await (const object of new S3Storage({bucket, prefix: 'cached', endpoint: proxy.url}).list('cached/')) listed.set(object.key.slice('cached/'.length), object.etag)
+    for (const file of files) expect(cached.files[file]?.etag, file).toBe(listed.get(file))
 
     // The cache is what a re-run believes while a file's stat is unchanged: a digest planted in it
     // makes that one file look changed, so the file itself was not read.

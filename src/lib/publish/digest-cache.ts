@@ -1,6 +1,6 @@
 /**
  * What publish learnt about each file of a package last time: its size, modification time and
- * inode with its SHA-256 and S3 ETag. A re-run compares the storage listing with these and reads
+ * inode with its SHA-256 and the ETag S3 gave it. A re-run compares the storage listing with these and reads
  * no file whose stat is unchanged, as git's index and rsync's quick check do; a file whose stat
  * changed in any way is hashed again. Kept under the data directory, one file per package
  * directory; a missing or unreadable cache only costs hashing, never a wrong answer about storage
@@ -12,9 +12,14 @@ import {mkdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {writeJsonAtomic} from '../files.js'
-import type {FileDigests} from '../storage/checksum.js'
 
-interface CachedFile extends FileDigests {
+/** What is known of a file's content: its SHA-256, and the ETag S3 gives it where known. */
+export interface KnownDigests {
+  sha256: string
+  etag?: string
+}
+
+interface CachedFile extends KnownDigests {
   size: string
   mtimeNs: string
   ino: string
@@ -60,15 +65,15 @@ export class DigestCache {
   }
 
   /** The digests of `name` if its stat is exactly what it was when they were computed. */
-  get(name: string, info: BigIntStats): FileDigests | undefined {
+  get(name: string, info: BigIntStats): KnownDigests | undefined {
     const cached = Object.hasOwn(this.data.files, name) ? this.data.files[name] : undefined
     if (!cached || cached.size !== String(info.size) || cached.mtimeNs !== String(info.mtimeNs) || cached.ino !== String(info.ino)) return undefined
-    return {sha256: cached.sha256, etag: cached.etag}
+    return {sha256: cached.sha256, ...(cached.etag ? {etag: cached.etag} : {})}
   }
 
-  set(name: string, info: BigIntStats, digests: FileDigests, hashedAtNs: bigint): void {
+  set(name: string, info: BigIntStats, digests: KnownDigests, hashedAtNs: bigint): void {
     if (hashedAtNs - info.mtimeNs < RACY_WINDOW_NS) return
-    this.data.files[name] = {size: String(info.size), mtimeNs: String(info.mtimeNs), ino: String(info.ino), sha256: digests.sha256, etag: digests.etag}
+    this.data.files[name] = {size: String(info.size), mtimeNs: String(info.mtimeNs), ino: String(info.ino), sha256: digests.sha256, ...(digests.etag ? {etag: digests.etag} : {})}
     this.dirty = true
   }
 

@@ -6,22 +6,17 @@ import type {BigIntStats} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {cacheControlFor, contentTypeFor} from '../api/media.js'
 import {assertValidId, idFromName} from '../catalog/ids.js'
 import {withCatalog} from '../catalog/connection.js'
 import type {CatalogOptions} from '../catalog/service.js'
 import {upsertVideo} from '../catalog/videos.js'
-import {ExternalError, throwIfAborted} from '../errors.js'
 import {readPackageManifest} from '../package/manifest.js'
 import {verifyPackage} from '../package/verify.js'
-import {digestsOfFile, type FileDigests} from '../storage/checksum.js'
 import {openStorage, type StorageConfig} from '../storage/open.js'
-import {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES} from '../storage/s3-config.js'
-import {joinKey, type ObjectInfo} from '../storage/storage.js'
 import {type InvalidationOptions, type InvalidationResult, invalidateCdn} from '../cdn/invalidate.js'
 import {DigestCache} from './digest-cache.js'
+import {createFilePublisher, ETAG_SCHEME, type PublishFileResult} from './file-publisher.js'
 import {isManifestFile, mapConcurrent, PHASE_ORDER, planPublish} from './plan.js'
-import {withRetries} from './retry.js'
 
 export interface PublishProgress {
   filesDone: number
@@ -49,12 +44,7 @@ export interface PublishOptions extends CatalogOptions, StorageConfig {
   onRetry?: (file: string, attempt: number, error: unknown) => void
 }
 
-export interface PublishFileResult {
-  file: string
-  key: string
-  sizeBytes: number
-  action: 'upload' | 'skip'
-}
+export type {PublishFileResult} from './file-publisher.js'
 
 export interface PublishResult {
   dryRun: boolean
@@ -90,7 +80,7 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
   })
   const sizeOf = (file: string) => Number((stats.get(file) as BigIntStats).size)
   const bytesTotal = files.reduce((sum, {file}) => sum + sizeOf(file), 0)
-  const digestCache = await DigestCache.open(options.dataDir, packageDir, `${MULTIPART_THRESHOLD_BYTES}/${MULTIPART_PART_BYTES}`)
+  const digestCache = await DigestCache.open(options.dataDir, packageDir, ETAG_SCHEME)
   const location = `${storage.uri.replace(/\/$/, '')}/${videoId}`
 
   let filesDone = 0
@@ -100,57 +90,16 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
     options.onProgress?.({filesDone, filesTotal: files.length, bytesDone, bytesTotal, bytesPerSecond: bytesUploaded / Math.max((Date.now() - started) / 1000, 0.001)})
 
   const retry = {attempts: options.attempts ?? 5, baseMs: options.retryBaseMs ?? 200, maxMs: 10_000, signal: options.signal}
-  // One listing of what the video's prefix already holds: new files need no HEAD, and on S3 the
-  // listed ETag recognises unchanged files without one either.
-  const stored = new Map<string, ObjectInfo>()
-  await withRetries(async () => {
-    stored.clear()
-    for await (const object of storage.list(`${videoId}/`)) stored.set(object.key, object)
-  }, retry)
-  /** SHA-256 and ETag of a package file: from the digest cache while its stat is unchanged, else read once. */
-  const digestsOf = async (file: string): Promise<FileDigests> => {
-    const info = stats.get(file) as BigIntStats
-    const cached = digestCache.get(file, info)
-    if (cached) return cached
-    const hashedAtNs = BigInt(Date.now()) * 1_000_000n
-    const digests = await digestsOfFile(path.join(packageDir, file), Number(info.size), MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_BYTES)
-    digestCache.set(file, info, digests, hashedAtNs)
-    return digests
-  }
-
-  /** Whether storage holds this file already, asking storage nothing beyond the one listing where it can. */
-  const isStored = async (key: string, file: string, digests: FileDigests): Promise<boolean> => {
-    const existing = stored.get(key)
-    if (!existing || existing.sizeBytes !== sizeOf(file)) return false
-    if (existing.etag && existing.etag === digests.etag) return true
-    // No usable ETag (a local folder, HDFS, S3 with SSE-KMS): compare the SHA-256 stored with the object.
-    return (await storage.head(key))?.sha256 === digests.sha256
-  }
+  const publishFile = await createFilePublisher({
+    storage, dir: packageDir, prefix: videoId, digestCache, retry, dryRun: options.dryRun, signal: options.signal, onRetry: options.onRetry,
+  })
 
   const results: PublishFileResult[] = []
   const handle = async (file: string): Promise<PublishFileResult> => {
-    throwIfAborted(options.signal, 'Publish')
-    const key = joinKey(videoId, file)
-    const local = path.join(packageDir, file)
-    const sizeBytes = sizeOf(file)
-    const result = await withRetries(async () => {
-      const digests = await digestsOf(file)
-      if (await isStored(key, file, digests)) return {file, key, sizeBytes, action: 'skip' as const}
-      if (!options.dryRun) {
-        await storage.putFile(key, local, {contentType: contentTypeFor(file), cacheControl: cacheControlFor(file), sha256: digests.sha256, sizeBytes}, options.signal)
-      }
-
-      return {file, key, sizeBytes, action: 'upload' as const}
-    }, {
-      ...retry,
-      onRetry: (error, attempt) => options.onRetry?.(file, attempt, error),
-    }).catch((error: unknown) => {
-      if (error instanceof ExternalError || (error as Error)?.name === 'CancelledError') throw error
-      throw new ExternalError(`Could not publish ${file} to ${storage.uri}: ${(error as Error).message ?? String(error)}`, {cause: error})
-    })
+    const result = await publishFile(file, stats.get(file) as BigIntStats)
     filesDone += 1
-    bytesDone += sizeBytes
-    if (result.action === 'upload' && !options.dryRun) bytesUploaded += sizeBytes
+    bytesDone += result.sizeBytes
+    if (result.action === 'upload' && !options.dryRun) bytesUploaded += result.sizeBytes
     report()
     return result
   }

@@ -10,7 +10,7 @@ import {createReadStream} from 'node:fs'
 import {Readable} from 'node:stream'
 
 import {ExternalError} from '../errors.js'
-import {assertSafeKey, type ObjectInfo, type PutOptions, type Storage} from './storage.js'
+import {assertSafeKey, type ObjectInfo, type PutOptions, type PutResult, type Storage} from './storage.js'
 
 export interface HdfsOptions {
   /** http://namenode:port (the WebHDFS HTTP port). */
@@ -76,7 +76,7 @@ export class HdfsStorage implements Storage {
     if (body.boolean !== true) throw new ExternalError(`WebHDFS ${what} was refused ({"boolean": false})`)
   }
 
-  async putFile(key: string, file: string, options: PutOptions, signal?: AbortSignal): Promise<void> {
+  async putFile(key: string, file: string, options: PutOptions, signal?: AbortSignal): Promise<PutResult> {
     const target = this.pathOf(key)
     const directory = target.slice(0, target.lastIndexOf('/')) || '/'
     const temporary = `${directory}/.${target.slice(directory.length + 1)}.tmp-${randomBytes(4).toString('hex')}`
@@ -112,6 +112,7 @@ export class HdfsStorage implements Storage {
       // RENAME never replaces an existing file: remove the old one first (a re-publish of a changed manifest).
       if (await this.status(target)) await this.mustBeTrue('DELETE', this.url(target, 'DELETE'), `DELETE ${key}`)
       await this.mustBeTrue('PUT', this.url(temporary, 'RENAME', {destination: target}), `RENAME ${key}`)
+      return {}
     } catch (error) {
       await fetch(this.url(temporary, 'DELETE'), {method: 'DELETE'}).catch(() => undefined)
       throw error

@@ -6,7 +6,7 @@ import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {sha256OfFile} from './checksum.js'
-import {assertSafeKey, type ObjectInfo, type PutOptions, type Storage} from './storage.js'
+import {assertSafeKey, type ObjectInfo, type PutOptions, type PutResult, type Storage} from './storage.js'
 
 export class LocalStorage implements Storage {
   readonly uri: string
@@ -19,13 +19,14 @@ export class LocalStorage implements Storage {
     return path.join(this.root, assertSafeKey(key))
   }
 
-  async putFile(key: string, file: string, _options: PutOptions): Promise<void> {
+  async putFile(key: string, file: string, _options: PutOptions): Promise<PutResult> {
     const target = this.pathOf(key)
     await mkdir(path.dirname(target), {recursive: true})
     const temporary = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(4).toString('hex')}`)
     try {
       await copyFile(file, temporary)
       await rename(temporary, target)
+      return {}
     } catch (error) {
       await rm(temporary, {force: true})
       throw error

@@ -10,7 +10,7 @@ import type {Readable} from 'node:stream'
 import {DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {MULTIPART_PART_BYTES, MULTIPART_QUEUE, MULTIPART_THRESHOLD_BYTES, QUIET_LOGGER} from './s3-config.js'
-import {joinKey, type ObjectInfo, type PutOptions, type Storage, assertSafeKey} from './storage.js'
+import {joinKey, type ObjectInfo, type PutOptions, type PutResult, type Storage, assertSafeKey} from './storage.js'
 
 export {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES, QUIET_LOGGER} from './s3-config.js'
 
@@ -50,7 +50,7 @@ export class S3Storage implements Storage {
     return joinKey(this.options.prefix, assertSafeKey(key))
   }
 
-  async putFile(key: string, file: string, options: PutOptions, signal?: AbortSignal): Promise<void> {
+  async putFile(key: string, file: string, options: PutOptions, signal?: AbortSignal): Promise<PutResult> {
     const params = {
       Bucket: this.options.bucket,
       Key: this.keyOf(key),
@@ -59,8 +59,8 @@ export class S3Storage implements Storage {
       Metadata: {sha256: options.sha256},
     }
     if (options.sizeBytes <= MULTIPART_THRESHOLD_BYTES) {
-      await this.client.send(new PutObjectCommand({...params, Body: createReadStream(file), ContentLength: options.sizeBytes}), {abortSignal: signal})
-      return
+      const response = await this.client.send(new PutObjectCommand({...params, Body: createReadStream(file), ContentLength: options.sizeBytes}), {abortSignal: signal})
+      return {etag: response.ETag?.replace(/"/g, '')}
     }
 
     // lib-storage only for files big enough to need it: it is a tenth of a second of start-up.
@@ -76,7 +76,8 @@ export class S3Storage implements Storage {
     const abort = () => void upload.abort()
     signal?.addEventListener('abort', abort, {once: true})
     try {
-      await upload.done()
+      const response = await upload.done()
+      return {etag: response.ETag?.replace(/"/g, '')}
     } finally {
       signal?.removeEventListener('abort', abort)
     }

@@ -24,11 +24,16 @@ export interface ObjectInfo {
   etag?: string
 }
 
+export interface PutResult {
+  /** The entity tag the store gave the new object, where it gives one (S3), as a listing will show it. */
+  etag?: string
+}
+
 export interface Storage {
   /** The URI this storage was opened with, for messages (no secrets). */
   readonly uri: string
   /** Uploads a local file under `key`, replacing what is there; readers never see a partial object. */
-  putFile(key: string, file: string, options: PutOptions, signal?: AbortSignal): Promise<void>
+  putFile(key: string, file: string, options: PutOptions, signal?: AbortSignal): Promise<PutResult>
   /** Reads an object, or a byte range of it (inclusive end). */
   get(key: string, range?: {start: number; end: number}): Promise<Readable>
   /** Size and checksum, or undefined when there is no such object. */
