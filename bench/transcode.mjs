@@ -54,14 +54,21 @@ function encoderArgs(rung) {
 
 const COMMON_INPUT_ARGS = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-nostats']
 
-/** (b) One process: decode once, split to every rung; the 1080p rung needs no scaling. Audio resampled once to 48 kHz like livectl. */
+/**
+ * (b) One process: decode once, split to the rungs; the 1080p rung needs no scaling, and 144p is
+ * scaled from 480p (at least twice its size, a ninth of the pixels to read) instead of from the
+ * source, which a careful hand would do as livectl does. Audio resampled once to 48 kHz like livectl.
+ */
 function singleProcessCommand(ffmpeg, source, outDir) {
-  const videoTaps = LADDER.map((_, index) => `[s${index}]`).join('')
   const audioTaps = LADDER.map((_, index) => `[a${index}]`).join('')
-  const chains = [`[0:v:0]split=${LADDER.length}${videoTaps}`]
+  const index144 = LADDER.findIndex((rung) => rung.name === '144p')
+  const index480 = LADDER.findIndex((rung) => rung.name === '480p')
+  const fromSource = LADDER.map((_, index) => index).filter((index) => index !== index144)
+  const chains = [`[0:v:0]split=${fromSource.length}${fromSource.map((index) => `[s${index}]`).join('')}`]
   const videoLabels = LADDER.map((rung, index) => {
     if (rung.width === 1920 && rung.height === 1080) return `[s${index}]`
-    chains.push(`[s${index}]scale=${rung.width}:${rung.height}[v${index}]`)
+    if (index === index480) chains.push(`[s${index}]scale=${rung.width}:${rung.height},split=2[v${index}][s${index144}]`)
+    else chains.push(`[s${index}]scale=${rung.width}:${rung.height}[v${index}]`)
     return `[v${index}]`
   })
   chains.push(`[0:a:0]aresample=48000,asplit=${LADDER.length}${audioTaps}`)

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {planLadder, standardLadder} from '../../src/lib/media/ladder.js'
-import {buildLadderFilterGraph, buildTranscodeArgs, gopFrames} from '../../src/lib/media/transcode-args.js'
+import {buildLadderFilterGraph, buildTranscodeArgs, gopFrames, scaleParents} from '../../src/lib/media/transcode-args.js'
 
 const plan = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '144p']))
 const outputs = ['/out/1080p.mp4', '/out/720p.mp4', '/out/144p.mp4']
@@ -12,12 +12,13 @@ const valuesOf = (args: string[], flag: string) => args.flatMap((arg, index) => 
 describe('buildTranscodeArgs', () => {
   const args = buildTranscodeArgs({input: '/in/source.mov', renditions: plan, outputs, hasAudio: true, frameRate: 30, segmentDurationSeconds: 2, preset: 'veryfast'})
 
-  it('reads the input once and splits the decoded picture to every rung', () => {
+  it('reads the input once and splits the decoded picture to every rung, small rungs from a rung twice their size', () => {
     expect(valuesOf(args, '-i')).toEqual(['/in/source.mov'])
     const graph = valuesOf(args, '-filter_complex')[0]
-    expect(graph).toContain('[0:v:0]split=3[v0in][v1in][v2in]')
-    expect(graph).toContain('[v0in]scale=1920:1080,format=yuv420p[v0]')
-    expect(graph).toContain('[v2in]scale=256:144,format=yuv420p[v2]')
+    expect(graph).toContain('[0:v:0]split=2[v0in][v1in];')
+    expect(graph).toContain(';[v0in]scale=1920:1080,format=yuv420p[v0];')
+    expect(graph).toContain(';[v1in]scale=1280:720,format=yuv420p,split=2[v1][v2in];')
+    expect(graph).toContain(';[v2in]scale=256:144,format=yuv420p[v2];')
   })
 
   it('converts audio to stereo 48 kHz once and gives each rung its own copy', () => {
@@ -73,6 +74,23 @@ describe('gopFrames', () => {
     expect(gopFrames(29.97, 2)).toBe(60)
     expect(gopFrames(23.976, 4)).toBe(96)
     expect(gopFrames(30, 0.01)).toBe(1)
+  })
+
+  it('scales each rung from the smallest rung at least twice its size, else from the source', () => {
+    const standard = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '480p', '144p']))
+    // 720p is less than twice smaller than 1080p: from the source. 480p from the 1080p rung, which
+    // is the source picture itself here; 144p from 480p.
+    expect(scaleParents(standard)).toEqual([undefined, undefined, 0, 2])
+    const uhd = planLadder({displayWidth: 3840, displayHeight: 2160}, standardLadder(['1080p', '720p', '480p', '144p']))
+    expect(scaleParents(uhd)).toEqual([undefined, undefined, 0, 2])
+    // Order does not matter, and a portrait ladder compares both sides.
+    const [tall, middle, small] = planLadder({displayWidth: 1080, displayHeight: 1920}, standardLadder(['1080p', '480p', '144p']))
+    const portrait = [small, tall, middle].filter((rung) => rung !== undefined)
+    expect(portrait.map((rung) => `${rung.width}x${rung.pixelHeight}`)).toEqual(['144x256', '1080x1920', '480x854'])
+    expect(scaleParents(portrait)).toEqual([2, undefined, 1])
+    expect(buildLadderFilterGraph(portrait, false)).toBe(
+      '[0:v:0]split=1[v1in];[v0in]scale=144:256,format=yuv420p[v0];[v1in]scale=1080:1920,format=yuv420p,split=2[v1][v2in];[v2in]scale=480:854,format=yuv420p,split=2[v2][v0in]',
+    )
   })
 
   it('builds a graph with a single rung', () => {

@@ -4,7 +4,7 @@
  * stream to a recording. Pure: returns string[].
  */
 import type {PlannedRendition} from '../media/ladder.js'
-import {gopFrames} from '../media/transcode-args.js'
+import {buildVideoLadderChains, gopFrames} from '../media/transcode-args.js'
 import {INIT_SEGMENT_TEMPLATE, MEDIA_SEGMENT_TEMPLATE} from '../package/package-args.js'
 
 export interface LiveArgsInput {
@@ -27,9 +27,7 @@ export interface LiveArgsInput {
 export const LIVE_AUDIO_KBPS = 128
 
 export function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean): string {
-  const taps = renditions.map((_, index) => `[v${index}in]`).join('')
-  const chains = [`[0:v:0]split=${renditions.length}${taps}`]
-  renditions.forEach((rendition, index) => chains.push(`[v${index}in]scale=${rendition.width}:${rendition.pixelHeight},format=yuv420p[v${index}]`))
+  const chains = buildVideoLadderChains(renditions)
   if (hasAudio) chains.push('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[a]')
   return chains.join(';')
 }
