@@ -66,7 +66,8 @@ describe('ingest', () => {
     const {videoId} = ingest.streams()[0] as {videoId: string}
     const dir = path.join(media, videoId)
 
-    await waitFor(async () => (await exists(path.join(dir, 'master.m3u8'))) && (await readFile(path.join(dir, 'media_0.m3u8'), 'utf8')).includes('.m4s'), {what: 'live playlists'})
+    // The MPD is written after the HLS master: wait for both.
+    await waitFor(async () => (await exists(path.join(dir, 'manifest.mpd'))) && (await readFile(path.join(dir, 'media_0.m3u8'), 'utf8')).includes('.m4s'), {what: 'live playlists and MPD'})
     expect(push.exited).toBe(false)
     const live = await readFile(path.join(dir, 'media_0.m3u8'), 'utf8')
     expect(live).not.toContain('#EXT-X-ENDLIST')

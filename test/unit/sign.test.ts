@@ -119,13 +119,16 @@ describe('S3 ETags of files', () => {
     const {mkdtemp, writeFile} = await import('node:fs/promises')
     const {tmpdir} = await import('node:os')
     const path = await import('node:path')
-    const {digestsOfFile} = await import('../../src/lib/storage/checksum.js')
+    const {digestsOfFile, sha256OfFile} = await import('../../src/lib/storage/checksum.js')
     const content = randomBytes(2 * 1024 + 3)
     const file = path.join(await mkdtemp(path.join(tmpdir(), 'etag-')), 'x.bin')
     await writeFile(file, content)
     const md5 = (buffer: Buffer) => createHash('md5').update(buffer).digest()
     const parts = [content.subarray(0, 1024), content.subarray(1024, 2048), content.subarray(2048)]
     const sha256 = createHash('sha256').update(content).digest('hex')
+    // Whole on the thread pool when the size is given and small, streamed otherwise: the same digest.
+    expect(await sha256OfFile(file, content.length)).toBe(sha256)
+    expect(await sha256OfFile(file)).toBe(sha256)
     expect(await digestsOfFile(file, content.length, 4096, 1024)).toEqual({sha256, etag: md5(content).toString('hex')})
     expect(await digestsOfFile(file, content.length, 1024, 1024)).toEqual({sha256, etag: `${createHash('md5').update(Buffer.concat(parts.map(md5))).digest('hex')}-3`})
     // Exactly on a part boundary: no empty last part.

@@ -63,7 +63,7 @@ export async function createFilePublisher(options: FilePublisherOptions): Promis
     const local = path.join(options.dir, file)
     const digests = need === 'etag'
       ? await digestsOfFile(local, Number(info.size), MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_BYTES)
-      : {sha256: await sha256OfFile(local)}
+      : {sha256: await sha256OfFile(local, Number(info.size))}
     digestCache.set(file, info, digests, hashedAtNs)
     return digests
   }

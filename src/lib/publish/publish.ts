@@ -70,9 +70,17 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
   const started = Date.now()
   const packageDir = path.resolve(options.packageDir)
   const manifest = await readPackageManifest(packageDir)
-  await verifyPackage(packageDir, manifest)
   const videoId = options.videoId === undefined ? idFromName(path.basename(packageDir)) : assertValidId(options.videoId)
   const storage = await openStorage(options.to, options)
+  const digestCache = await DigestCache.open(options.dataDir, packageDir, ETAG_SCHEME)
+  const retry = {attempts: options.attempts ?? 5, baseMs: options.retryBaseMs ?? 200, maxMs: 10_000, signal: options.signal}
+  // The listing, a round trip to storage, runs while the package is checked and its files stat'ed;
+  // a package that fails its check is still refused first.
+  const publisherReady = createFilePublisher({
+    storage, dir: packageDir, prefix: videoId, digestCache, retry, dryRun: options.dryRun, signal: options.signal, onRetry: options.onRetry,
+  })
+  publisherReady.catch(() => undefined)
+  await verifyPackage(packageDir, manifest)
   const files = planPublish(manifest)
   const stats = new Map<string, BigIntStats>()
   await mapConcurrent(files, 16, async ({file}) => {
@@ -80,7 +88,6 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
   })
   const sizeOf = (file: string) => Number((stats.get(file) as BigIntStats).size)
   const bytesTotal = files.reduce((sum, {file}) => sum + sizeOf(file), 0)
-  const digestCache = await DigestCache.open(options.dataDir, packageDir, ETAG_SCHEME)
   const location = `${storage.uri.replace(/\/$/, '')}/${videoId}`
 
   let filesDone = 0
@@ -89,10 +96,7 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
   const report = () =>
     options.onProgress?.({filesDone, filesTotal: files.length, bytesDone, bytesTotal, bytesPerSecond: bytesUploaded / Math.max((Date.now() - started) / 1000, 0.001)})
 
-  const retry = {attempts: options.attempts ?? 5, baseMs: options.retryBaseMs ?? 200, maxMs: 10_000, signal: options.signal}
-  const publishFile = await createFilePublisher({
-    storage, dir: packageDir, prefix: videoId, digestCache, retry, dryRun: options.dryRun, signal: options.signal, onRetry: options.onRetry,
-  })
+  const publishFile = await publisherReady
 
   const results: PublishFileResult[] = []
   const handle = async (file: string): Promise<PublishFileResult> => {
