@@ -1,7 +1,7 @@
 /**
- * The inputs of bench/publish.mjs: a real livectl package of about 1,000 files (generated once
+ * The inputs of bench/publish.mjs: real livectl packages of about 1,000 files each (generated once
  * with livectl itself and kept in .bench-work/), and a 1 GiB file of random bytes (written per
- * benchmark run); and the memory check before each 1 GiB upload to moto.
+ * benchmark run); and the memory check before moto is given a lot to hold.
  */
 import {createReadStream, createWriteStream, existsSync} from 'node:fs'
 import {readFile, rename, rm, statfs} from 'node:fs/promises'
@@ -14,13 +14,38 @@ import {formatCommand, runMeasured} from './support.mjs'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const WORK_DIR = path.join('.bench-work', 'publish')
-/** 500 s at 1 s segments: 500 video and 501 audio segments, 2 init segments and 5 manifests. */
-export const CLIP = {width: 320, height: 180, frameRate: 30, durationSeconds: 500, ladder: '144p', preset: 'ultrafast', segmentSeconds: 1}
-export const PACKAGE_DIR = path.join(WORK_DIR, `package-${CLIP.ladder}-${CLIP.durationSeconds}s`)
+
+/**
+ * The packages, in the order `--packages` defaults to. Each is a test clip (`buildTestClipArgs`)
+ * transcoded and segmented by livectl; `ladder` and `segmentSeconds` left out mean livectl's
+ * defaults (no --ladder: 1080p, 720p, 480p, 144p; no --segment-duration: 2 s).
+ *
+ * - ladder: what a real package of about 1,000 segments looks like, the one the targets are
+ *   judged on: 400 s of 1080p30 with livectl's default ladder at 2 s segments, 4 video tracks and
+ *   1 audio track x 200 segments, about 470 MB (the ladder sets the bitrates; ultrafast only makes
+ *   generating it quick).
+ * - small: 500 s at 1 s segments of the 144p rung only (500 video and 501 audio segments, 17 MB),
+ *   kept for reference: it shows the fixed cost of a run (start-up, listing, catalog).
+ */
+export const PACKAGES = [
+  {
+    id: 'ladder', name: 'ladder package', target: true, videoId: 'bench-ladder',
+    width: 1920, height: 1080, frameRate: 30, durationSeconds: 400, preset: 'ultrafast',
+    dir: path.join(WORK_DIR, 'package-ladder-1080p-400s'),
+  },
+  {
+    id: 'small', name: 'small package', target: false, videoId: 'bench-small',
+    width: 320, height: 180, frameRate: 30, durationSeconds: 500, ladder: '144p', preset: 'ultrafast', segmentSeconds: 1,
+    dir: path.join(WORK_DIR, 'package-144p-500s'),
+  },
+]
 export const BIG_FILE = path.join(WORK_DIR, 'random-1gib.bin')
 export const BIG_BYTES = 1024 ** 3
 export const bigPartial = () => `${BIG_FILE}.partial-${process.pid}`
-/** moto held about 4.7 GB for one 1 GiB multipart upload (parts, then the assembled object). */
+/**
+ * moto held about 4.7 GB for one 1 GiB multipart upload (parts, then the assembled object): 6 GiB
+ * free per GiB moto is to hold, for the 1 GiB file and, at the same rate, for the packages.
+ */
 export const MEMORY_NEEDED_BYTES = 6 * 1024 ** 3
 export const GIB = 1024 ** 3
 
@@ -33,27 +58,39 @@ export async function importDist(modulePath) {
 const say = (line) => process.stdout.write(`${line}\n`)
 export const repoPath = (relative) => path.join(REPO_ROOT, relative)
 
-/** A real livectl package, generated once and kept in .bench-work/ (delete it to regenerate). */
-export async function ensurePackage(run) {
+/**
+ * A real livectl package, generated once and kept in .bench-work/ (delete its directory to
+ * regenerate): the test clip (encoded as every benchmark encodes it), `livectl transcode` with
+ * the descriptor's ladder, preset and segment duration (livectl's defaults where it has none),
+ * then `livectl segment`. Returns the descriptor with what the package holds.
+ */
+export async function ensurePackage(run, descriptor) {
   const {buildTestClipArgs} = await importDist('lib/media/test-clip.js')
   const {mediaTools} = await importDist('lib/media/tools.js')
-  const source = path.join(WORK_DIR, `source-${CLIP.width}x${CLIP.height}-${CLIP.durationSeconds}s.mp4`)
-  const renditions = path.join(WORK_DIR, `renditions-${CLIP.ladder}-${CLIP.durationSeconds}s`)
-  const clipArgs = buildTestClipArgs({width: CLIP.width, height: CLIP.height, frameRate: CLIP.frameRate, durationSeconds: CLIP.durationSeconds, audio: 'stereo', output: source})
-  const transcodeArgs = ['bin/run.js', 'transcode', source, '-o', renditions, '--ladder', CLIP.ladder, '--preset', CLIP.preset, '--segment-duration', String(CLIP.segmentSeconds), '--json']
-  const segmentArgs = ['bin/run.js', 'segment', renditions, '-o', PACKAGE_DIR, '--json']
+  const {id, width, height, frameRate, durationSeconds, ladder, preset, segmentSeconds, dir} = descriptor
+  const source = path.join(WORK_DIR, `source-${width}x${height}-${durationSeconds}s.mp4`)
+  const renditions = path.join(WORK_DIR, `renditions-${id}-${durationSeconds}s`)
+  const clipArgs = buildTestClipArgs({width, height, frameRate, durationSeconds, audio: 'stereo', output: source})
+  const transcodeArgs = [
+    'bin/run.js', 'transcode', source, '-o', renditions,
+    ...(ladder ? ['--ladder', ladder] : []),
+    '--preset', preset,
+    ...(segmentSeconds ? ['--segment-duration', String(segmentSeconds)] : []),
+    '--json',
+  ]
+  const segmentArgs = ['bin/run.js', 'segment', renditions, '-o', dir, '--json']
   const commands = [formatCommand('ffmpeg', clipArgs), formatCommand('node', transcodeArgs), formatCommand('node', segmentArgs)]
-  const manifestFile = repoPath(path.join(PACKAGE_DIR, 'livectl-package.json'))
+  const manifestFile = repoPath(path.join(dir, 'livectl-package.json'))
   let generation
   if (!existsSync(manifestFile)) {
-    await rm(repoPath(PACKAGE_DIR), {recursive: true, force: true})
+    await rm(repoPath(dir), {recursive: true, force: true})
     await rm(repoPath(renditions), {recursive: true, force: true})
     const {ffmpeg} = await mediaTools()
     generation = {}
-    for (const [id, file, args] of [['clip', ffmpeg, clipArgs], ['transcode', process.execPath, transcodeArgs], ['segment', process.execPath, segmentArgs]]) {
-      process.stdout.write(`Generating the package: ${id} ...`)
+    for (const [step, file, args] of [['clip', ffmpeg, clipArgs], ['transcode', process.execPath, transcodeArgs], ['segment', process.execPath, segmentArgs]]) {
+      process.stdout.write(`Generating the ${descriptor.name}: ${step} ...`)
       const {wallSeconds} = await runMeasured([{file, args}], run)
-      generation[id] = wallSeconds
+      generation[step] = wallSeconds
       process.stdout.write(` ${wallSeconds.toFixed(1)} s\n`)
     }
 
@@ -61,12 +98,35 @@ export async function ensurePackage(run) {
     await rm(repoPath(renditions), {recursive: true, force: true})
   }
 
-  const manifest = JSON.parse(await readFile(manifestFile, 'utf8'))
+  const manifestText = await readFile(manifestFile)
+  const manifest = JSON.parse(manifestText.toString('utf8'))
   // livectl-package.json counts the media and manifests; publish also uploads that file itself.
   const files = manifest.totalFiles + 1
-  const bytes = manifest.totalBytes + (await readFile(manifestFile)).length
-  say(`Package ${PACKAGE_DIR}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB${generation ? '' : ' (cached)'}`)
-  return {dir: PACKAGE_DIR, files, bytes, durationSeconds: manifest.durationSeconds, tracks: manifest.renditions.length + (manifest.audio ? 1 : 0), commands, generation}
+  const bytes = manifest.totalBytes + manifestText.length
+  const trackList = [...manifest.renditions, ...(manifest.audio ? [manifest.audio] : [])]
+  const tracks = trackList.map((track) => ({
+    name: track.name ?? track.id,
+    type: track.type,
+    width: track.width,
+    height: track.height,
+    segments: track.segments.length,
+    bytes: track.init.sizeBytes + track.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0),
+  }))
+  say(`${descriptor.name} ${dir}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB, ${tracks.length} tracks${generation ? '' : ' (cached)'}`)
+  return {
+    ...descriptor,
+    files,
+    bytes,
+    mediaDurationSeconds: manifest.durationSeconds,
+    segmentDurationSeconds: manifest.segmentDurationSeconds,
+    tracks,
+    segmentFiles: tracks.reduce((sum, track) => sum + track.segments, 0),
+    playlists: trackList.filter((track) => track.playlist).length,
+    hlsMaster: Boolean(manifest.hlsMaster),
+    dashManifest: Boolean(manifest.dashManifest),
+    commands,
+    generation,
+  }
 }
 
 /** 1 GiB from /dev/urandom (incompressible), written once under a temporary name. */
@@ -87,7 +147,13 @@ async function memoryAvailableBytes() {
   return kib ? Number(kib[1]) * 1024 : Number.POSITIVE_INFINITY
 }
 
-export async function assertMemoryForBigUpload() {
+/** Throws unless moto can hold `bytesHeld` (at the rate it needed for the 1 GiB upload); `what` names it in the message. */
+export async function assertMemoryFor(bytesHeld, what) {
+  const needed = (MEMORY_NEEDED_BYTES * bytesHeld) / BIG_BYTES
   const available = await memoryAvailableBytes()
-  if (available < MEMORY_NEEDED_BYTES) throw new Error(`only ${(available / GIB).toFixed(1)} GiB of memory available; moto needs about ${(MEMORY_NEEDED_BYTES / GIB).toFixed(0)} GiB for a 1 GiB upload`)
+  if (available < needed) throw new Error(`only ${(available / GIB).toFixed(1)} GiB of memory available; moto needs about ${(needed / GIB).toFixed(1)} GiB for ${what}`)
+}
+
+export function assertMemoryForBigUpload() {
+  return assertMemoryFor(BIG_BYTES, 'a 1 GiB upload')
 }

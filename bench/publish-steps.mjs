@@ -1,13 +1,22 @@
 /**
  * Where `livectl publish` spends its time on a package, step by step, with livectl's compiled
- * code and the same concurrency, one step after another (publish overlaps hashing with HEAD).
- * Run it against storage that already holds the package under VIDEO_ID/ (a no-change re-run's
- * situation); it also HEADs absent keys under VIDEO_ID-absent/ (a first publish's situation) and
- * puts every file again under VIDEO_ID-put/.
+ * code and the same concurrency, one step after another (publish overlaps each file's digests
+ * with other files' PUTs). The steps of src/lib/publish/publish.ts: read livectl-package.json,
+ * check the package, open the storage, stat every file (bigint, 16 at once), look every file up in
+ * the digest cache, one ListObjectsV2 of the video's prefix, SHA-256 and ETag of every file read
+ * from disk (`digestsOfFile`), PUT every file, write the digest cache, write the catalog; and,
+ * for comparison only (publish no longer does it), a HEAD of every object.
  *
- *   node bench/publish-steps.mjs --package PKG --to s3://BUCKET/PREFIX --video-id ID --s3-endpoint URL --concurrency 8 --data-dir DIR
+ * Run it against storage that already holds the package under VIDEO_ID/, published with
+ * `--data-dir DIR` (a no-change re-run's situation: the listing finds every object, and DIR holds
+ * the digest cache that publish wrote); it puts every file again under VIDEO_ID-put/, and writes
+ * the digest cache and the catalog into FRESH (a first publish's situation; FRESH must not exist
+ * or be empty).
  *
- * Prints one JSON line: {importSeconds, steps: [{id, seconds, detail}]}. Needs `npm run build`.
+ *   node bench/publish-steps.mjs --package PKG --to s3://BUCKET/PREFIX --video-id ID --s3-endpoint URL --concurrency 8 --data-dir DIR --fresh-data-dir FRESH
+ *
+ * Prints one JSON line: {importSeconds, files, bytes, cacheHits, steps: [{id, seconds, detail}]}.
+ * Needs `npm run build`.
  */
 import {existsSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
@@ -18,6 +27,8 @@ import {fileURLToPath, pathToFileURL, URL} from 'node:url'
 import {parseArgs} from 'node:util'
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
+/** publish.ts stats this many files at once. */
+const STAT_CONCURRENCY = 16
 
 async function importDist(modulePath) {
   const file = path.join(REPO_ROOT, 'dist', modulePath)
@@ -26,18 +37,24 @@ async function importDist(modulePath) {
 }
 
 const importStart = performance.now()
-// publish.js first: it pulls in what the command loads (AWS SDK, catalog, package checks).
+// publish.js first: it pulls in what the command loads up front (catalog, package checks); the
+// S3 backend and the AWS SDK come later, with openStorage (the open-storage step).
 await importDist('lib/publish/publish.js')
 const importSeconds = (performance.now() - importStart) / 1000
 const {mapConcurrent, planPublish} = await importDist('lib/publish/plan.js')
+const {DigestCache} = await importDist('lib/publish/digest-cache.js')
 const {readPackageManifest} = await importDist('lib/package/manifest.js')
 const {verifyPackage} = await importDist('lib/package/verify.js')
-const {sha256OfFile} = await importDist('lib/storage/checksum.js')
+const {digestsOfFile, sha256OfFile} = await importDist('lib/storage/checksum.js')
 const {openStorage} = await importDist('lib/storage/open.js')
+const {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES} = await importDist('lib/storage/s3-config.js')
 const {joinKey} = await importDist('lib/storage/storage.js')
 const {withCatalog} = await importDist('lib/catalog/connection.js')
 const {upsertVideo} = await importDist('lib/catalog/videos.js')
 const {cacheControlFor, contentTypeFor} = await importDist('lib/api/media.js')
+
+/** The scheme string publishPackage opens the digest cache with (src/lib/publish/publish.ts). */
+const ETAG_SCHEME = `${MULTIPART_THRESHOLD_BYTES}/${MULTIPART_PART_BYTES}`
 
 async function main() {
   const {values} = parseArgs({
@@ -48,13 +65,16 @@ async function main() {
       's3-endpoint': {type: 'string'},
       concurrency: {type: 'string', default: '8'},
       'data-dir': {type: 'string'},
+      'fresh-data-dir': {type: 'string'},
     },
   })
-  for (const name of ['package', 'to', 'video-id', 'data-dir']) if (!values[name]) throw new Error(`--${name} is required`)
+  for (const name of ['package', 'to', 'video-id', 'data-dir', 'fresh-data-dir']) if (!values[name]) throw new Error(`--${name} is required`)
   const packageDir = path.resolve(values.package)
+  // livectl resolves --data-dir the same way (src/cli/base-command.ts).
+  const dataDir = path.resolve(values['data-dir'])
+  const freshDataDir = path.resolve(values['fresh-data-dir'])
   const videoId = values['video-id']
   const concurrency = Number(values.concurrency)
-  const storage = await openStorage(values.to, {s3Endpoint: values['s3-endpoint']})
   const steps = []
   const step = async (id, detail, work) => {
     const startedAt = performance.now()
@@ -65,40 +85,69 @@ async function main() {
 
   const manifest = await step('read-manifest', 'livectl-package.json', () => readPackageManifest(packageDir))
   await step('verify', 'every playlist and MPD parses, every referenced file exists', () => verifyPackage(packageDir, manifest))
+  const storage = await step('open-storage', 'openStorage of the s3:// URI: loads the S3 backend and the AWS SDK', () =>
+    openStorage(values.to, {s3Endpoint: values['s3-endpoint']}),
+  )
   const files = planPublish(manifest).map((entry) => entry.file)
   const each = (work) => mapConcurrent(files, concurrency, work)
-  await step('stat', `${files.length} files, one after another`, async () => {
-    for (const file of files) await stat(path.join(packageDir, file))
-  })
-  await step('hash', `SHA-256 of ${files.length} files, ${concurrency} at once`, () => each((file) => sha256OfFile(path.join(packageDir, file))))
-  const found = (results) => `${results.filter(Boolean).length} of ${files.length} found, ${concurrency} at once`
-  await step('head-existing', found, () => each((file) => storage.head(joinKey(videoId, file))))
-  await step('head-missing', found, () => each((file) => storage.head(joinKey(`${videoId}-absent`, file))))
-  await step('hash-and-head', `both at once per file, ${concurrency} files at once: what a no-change re-run does`, () =>
-    each((file) => Promise.all([storage.head(joinKey(videoId, file)), sha256OfFile(path.join(packageDir, file))])),
+  const stats = new Map()
+  await step('stat', `${files.length} files, bigint stat, ${STAT_CONCURRENCY} at once`, () =>
+    mapConcurrent(files, STAT_CONCURRENCY, async (file) => {
+      stats.set(file, await stat(path.join(packageDir, file), {bigint: true}))
+    }),
   )
-  await step('list', (objects) => `ListObjectsV2 of the video's prefix: ${objects} objects`, async () => {
+  const bytes = files.reduce((sum, file) => sum + Number(stats.get(file).size), 0)
+  const cacheHits = await step(
+    'cache-lookup',
+    (hits) => `open the cache publish wrote, look up ${files.length} files: ${hits} found with an unchanged stat`,
+    async () => {
+      const cache = await DigestCache.open(dataDir, packageDir, ETAG_SCHEME)
+      let hits = 0
+      for (const file of files) if (cache.get(file, stats.get(file))) hits += 1
+      return hits
+    },
+  )
+  await step('list', (objects) => `one ListObjectsV2 listing of the video's prefix: ${objects} objects with size and ETag`, async () => {
     let objects = 0
     for await (const object of storage.list(`${videoId}/`)) objects += object ? 1 : 0
     return objects
   })
-  const hashes = new Map()
-  await each(async (file) => hashes.set(file, await sha256OfFile(path.join(packageDir, file))))
+  const digests = new Map()
+  await step('sha256', `SHA-256 of ${files.length} files (${(bytes / 1e6).toFixed(1)} MB), ${concurrency} at once (files in the page cache): what a first publish reads; S3's answer to each PUT gives the ETag`, () =>
+    each(async (file) => {
+      digests.set(file, {sha256: await sha256OfFile(path.join(packageDir, file))})
+    }),
+  )
+  await step('digests', `SHA-256 and ETag of ${files.length} files, each read once, ${concurrency} at once: what a re-run without the digest cache reads`, () =>
+    each((file) => digestsOfFile(path.join(packageDir, file), Number(stats.get(file).size), MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_BYTES)),
+  )
   await step('put', `putFile of every file to a new prefix, ${concurrency} at once (as publish calls it)`, () =>
     each(async (file) => {
       const local = path.join(packageDir, file)
-      const {size} = await stat(local)
-      await storage.putFile(joinKey(`${videoId}-put`, file), local, {contentType: contentTypeFor(file), cacheControl: cacheControlFor(file), sha256: hashes.get(file), sizeBytes: size})
+      const {etag} = await storage.putFile(joinKey(`${videoId}-put`, file), local, {
+        contentType: contentTypeFor(file), cacheControl: cacheControlFor(file), sha256: digests.get(file).sha256, sizeBytes: Number(stats.get(file).size),
+      })
+      digests.get(file).etag = etag
     }),
   )
+  await step('cache-save', `a new digest cache of ${files.length} files written to a fresh data directory (what a first publish writes)`, async () => {
+    const cache = await DigestCache.open(freshDataDir, packageDir, ETAG_SCHEME)
+    const hashedAtNs = BigInt(Date.now()) * 1_000_000n
+    for (const file of files) cache.set(file, stats.get(file), digests.get(file), hashedAtNs)
+    await cache.save()
+  })
   await step('catalog', 'SQLite upsert in a fresh data directory (open, migrate, write, close)', () =>
-    withCatalog({dataDir: values['data-dir']}, (catalog) =>
-      upsertVideo(catalog, {id: videoId, title: videoId, status: 'ready', packageLocation: `${storage.uri}/${videoId}`, manifest}),
+    withCatalog({dataDir: freshDataDir}, (catalog) =>
+      upsertVideo(catalog, {id: videoId, title: videoId, status: 'ready', packageLocation: `${storage.uri.replace(/\/$/, '')}/${videoId}`, manifest}),
     ),
   )
+  await step('head', (found) => `${found} of ${files.length} found, ${concurrency} at once: the request per file that the listing replaced`, async () => {
+    const results = await each((file) => storage.head(joinKey(videoId, file)))
+    return results.filter(Boolean).length
+  })
 
   storage.client?.destroy()
-  process.stdout.write(`${JSON.stringify({importSeconds, steps})}\n`)
+  process.stdout.write(`${JSON.stringify({importSeconds, files: files.length, bytes, cacheHits, steps})}\n`)
 }
 
 try {

@@ -1,19 +1,21 @@
 /**
- * Publish benchmark: `livectl publish` of a real package of about 1,000 segment files, and
- * livectl's per-file publish path on one 1 GiB file, to a local S3 server (moto), against the
- * ceiling measured in the same session: a plain concurrent PutObject loop over the same files at
- * the same concurrency, and a plain lib-storage multipart Upload of the same file with the same
- * part size and queue. Also the no-change re-run against the first publish's objects.
+ * Publish benchmark: `livectl publish` of real packages of about 1,000 segment files (the
+ * `ladder` package: 1080p with livectl's default ladder, the one the targets are judged on; the
+ * `small` one: 144p only, for reference), and livectl's per-file upload path on one 1 GiB file,
+ * to a local S3 server (moto), against the ceiling measured in the same session: a plain
+ * concurrent PutObject loop over the same files at the same concurrency, and a plain lib-storage
+ * multipart Upload of the same file with the same part size and queue. Also the no-change re-run
+ * against the first publish's objects.
  *
- *   npm run bench:publish                        builds, then runs the defaults (3 rounds, concurrency 8)
- *   node bench/publish.mjs --runs 3 --concurrency 8 [--skip-1gib] [--keep]
+ *   npm run bench:publish                        builds, then runs the defaults (3 rounds, concurrency 8, both packages)
+ *   node bench/publish.mjs --runs 3 --concurrency 8 [--packages ladder,small] [--skip-1gib] [--keep]
  *
  * Each contender run gets a fresh moto (started, bucket created, stopped by PID), except the
- * re-runs, which run against the objects of the publish just before them. Each round runs:
- * livectl publish, its re-run, the PutObject ceiling, livectl's 1 GiB path, its re-run, the
- * Upload ceiling. Afterwards one pass of diagnostics (time per step of a publish,
- * and the Upload ceiling with livectl's 8 MiB read buffer). Writes the `## Publish` section of
- * BENCHMARKS.md. Plain ESM: Node 20 cannot run .ts.
+ * re-runs, which run against the objects of the publish just before them. Each round runs, for
+ * each package: livectl publish, its re-run, the PutObject ceiling; then livectl's 1 GiB path,
+ * its re-run, the Upload ceiling. Afterwards one pass of diagnostics (time per step of a publish
+ * of the ladder package, and the Upload ceiling with livectl's 8 MiB read buffer). Writes the
+ * `## Publish` section of BENCHMARKS.md. Plain ESM: Node 20 cannot run .ts.
  */
 import {mkdir, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
@@ -21,16 +23,15 @@ import process from 'node:process'
 import {parseArgs} from 'node:util'
 
 import {
-  assertMemoryForBigUpload, BIG_BYTES, BIG_FILE, bigPartial, ensureBigFile, ensurePackage, importDist, PACKAGE_DIR, REPO_ROOT, repoPath, WORK_DIR,
+  assertMemoryFor, assertMemoryForBigUpload, BIG_BYTES, BIG_FILE, bigPartial, ensureBigFile, ensurePackage, importDist, PACKAGES, REPO_ROOT, repoPath, WORK_DIR,
 } from './publish-inputs.mjs'
 import {BUCKET, backgroundBusy, countObjects, FAKE_AWS_ENVIRONMENT, measureAgainstMoto, MOTO_COMMAND, objectSize, stopEveryMoto, withMoto} from './publish-moto.mjs'
 import {renderPublishReport} from './publish-report.mjs'
 import {capture, environmentWithout, formatCommand, loadAverage, machineFacts, writeSection} from './support.mjs'
 
-/** The same as livectl's S3 backend (src/lib/storage/s3.ts): checked against dist at start. */
+/** The same as livectl's S3 backend (src/lib/storage/s3-config.ts): checked against dist at start. */
 const PART_BYTES = 8 * 1024 * 1024
 const PART_QUEUE = 4
-const VIDEO_ID = 'bench'
 
 const say = (line) => process.stdout.write(`${line}\n`)
 
@@ -39,13 +40,17 @@ function parseOptions() {
     options: {
       runs: {type: 'string', default: '3'},
       concurrency: {type: 'string', default: '8'},
+      packages: {type: 'string', default: PACKAGES.map((descriptor) => descriptor.id).join(',')},
       'skip-1gib': {type: 'boolean', default: false},
       keep: {type: 'boolean', default: false},
       help: {type: 'boolean', short: 'h', default: false},
     },
   })
   if (values.help) {
-    process.stdout.write('Usage: node bench/publish.mjs [--runs N (default 3)] [--concurrency N (default 8)] [--skip-1gib] [--keep (the 1 GiB file)]\n')
+    process.stdout.write(
+      `Usage: node bench/publish.mjs [--runs N (default 3)] [--concurrency N (default 8)] [--packages ${PACKAGES.map((descriptor) => descriptor.id).join(',')} (default: all, in this order)] ` +
+        '[--skip-1gib] [--keep (the 1 GiB file)]\n',
+    )
     process.exit(0)
   }
 
@@ -55,22 +60,35 @@ function parseOptions() {
     return value
   }
 
-  return {runs: integer('runs', 1, 100), concurrency: integer('concurrency', 1, 64), skipBig: values['skip-1gib'], keep: values.keep}
+  const ids = [...new Set(values.packages.split(',').map((id) => id.trim()).filter(Boolean))]
+  const unknown = ids.filter((id) => !PACKAGES.some((descriptor) => descriptor.id === id))
+  if (ids.length === 0 || unknown.length > 0) {
+    throw new Error(`--packages must list some of ${PACKAGES.map((descriptor) => descriptor.id).join(', ')} (got ${values.packages})`)
+  }
+
+  return {
+    runs: integer('runs', 1, 100),
+    concurrency: integer('concurrency', 1, 64),
+    packages: ids,
+    allPackages: PACKAGES.every((descriptor) => ids.includes(descriptor.id)),
+    skipBig: values['skip-1gib'],
+    keep: values.keep,
+  }
 }
 
-/** The commands of every contender; ENDPOINT, DATA_DIR and KEY_PREFIX are filled in per run. */
+/** The commands of every contender; the package, ENDPOINT and DATA_DIR are filled in per run. */
 function contenderCommands(options) {
   const concurrency = String(options.concurrency)
   return {
-    livectl: (endpoint, dataDir) => ({file: process.execPath, args: [
-      'bin/run.js', 'publish', PACKAGE_DIR, '--to', `s3://${BUCKET}/livectl`, '--s3-endpoint', endpoint, '--video-id', VIDEO_ID,
+    livectl: (pkg, endpoint, dataDir) => ({file: process.execPath, args: [
+      'bin/run.js', 'publish', pkg.dir, '--to', `s3://${BUCKET}/livectl`, '--s3-endpoint', endpoint, '--video-id', pkg.videoId,
       '--data-dir', dataDir, '--concurrency', concurrency, '--json',
     ]}),
-    ceiling: (endpoint) => ({file: process.execPath, args: [
-      'bench/publish-ceiling.mjs', 'files', '--dir', PACKAGE_DIR, '--to', `s3://${BUCKET}/ceiling/${VIDEO_ID}`, '--endpoint', endpoint, '--concurrency', concurrency,
+    ceiling: (pkg, endpoint) => ({file: process.execPath, args: [
+      'bench/publish-ceiling.mjs', 'files', '--dir', pkg.dir, '--to', `s3://${BUCKET}/ceiling/${pkg.videoId}`, '--endpoint', endpoint, '--concurrency', concurrency,
     ]}),
-    bigLivectl: (endpoint) => ({file: process.execPath, args: [
-      'bench/publish-file.mjs', '--file', BIG_FILE, '--to', `s3://${BUCKET}/livectl`, '--key', 'big/random-1gib.bin', '--s3-endpoint', endpoint,
+    bigLivectl: (endpoint, dataDir) => ({file: process.execPath, args: [
+      'bench/publish-file.mjs', '--file', BIG_FILE, '--to', `s3://${BUCKET}/livectl`, '--key', 'big/random-1gib.bin', '--s3-endpoint', endpoint, '--data-dir', dataDir,
     ]}),
     bigCeiling: (endpoint, highWaterMark) => ({file: process.execPath, args: [
       'bench/publish-ceiling.mjs', 'multipart', '--file', BIG_FILE, '--to', `s3://${BUCKET}/ceiling/big/random-1gib.bin`, '--endpoint', endpoint,
@@ -92,48 +110,61 @@ function expect(condition, message) {
   if (!condition) throw new Error(`sanity check failed: ${message}`)
 }
 
-async function packageRound(round, context) {
-  const {run, commands, pkg, measurements} = context
-  const dataDir = path.join(WORK_DIR, `data-round${round}`)
+/** One package in one round: livectl publish and its re-run (same moto, same data directory), then the PutObject ceiling. */
+async function packageRound(round, pkg, context) {
+  const {run, commands, measurements} = context
+  const dataDir = path.join(WORK_DIR, `data-${pkg.id}-round${round}`)
   await rm(repoPath(dataDir), {recursive: true, force: true})
-  const record = (id, m, moto) => measurements.push({round, id, ...m, motoPeakRssMb: moto})
+  const record = (id, m, moto) => measurements.push({round, id: `${pkg.id}-${id}`, ...m, motoPeakRssMb: moto})
+  const label = (what) => `${pkg.id} ${what}`
 
+  await assertMemoryFor(pkg.bytes, `the ${pkg.name} (${(pkg.bytes / 1e6).toFixed(0)} MB)`)
   const first = await withMoto(run, async (moto) => {
-    const publish = await measureAgainstMoto(commands.livectl(moto.endpoint, dataDir), moto, run)
-    const stored = await countObjects(moto.client, `livectl/${VIDEO_ID}/`)
-    expect(publish.output.uploaded === pkg.files && stored.objects === pkg.files && stored.bytes === pkg.bytes, `livectl publish stored ${stored.objects} objects, ${stored.bytes} bytes; expected ${pkg.files}, ${pkg.bytes}`)
-    logRun(round, 'livectl publish', publish, `, ${publish.output.uploaded} uploaded`)
-    const rerun = await measureAgainstMoto(commands.livectl(moto.endpoint, dataDir), moto, run)
-    expect(rerun.output.uploaded === 0 && rerun.output.skipped === pkg.files, `the re-run uploaded ${rerun.output.uploaded} files`)
-    logRun(round, 'livectl re-run', rerun, `, ${rerun.output.skipped} skipped`)
+    const publish = await measureAgainstMoto(commands.livectl(pkg, moto.endpoint, dataDir), moto, run)
+    const stored = await countObjects(moto.client, `livectl/${pkg.videoId}/`)
+    expect(
+      publish.output.uploaded === pkg.files && stored.objects === pkg.files && stored.bytes === pkg.bytes,
+      `livectl publish of the ${pkg.name} uploaded ${publish.output.uploaded} files and stored ${stored.objects} objects, ${stored.bytes} bytes; expected ${pkg.files}, ${pkg.bytes}`,
+    )
+    logRun(round, label('livectl publish'), publish, `, ${publish.output.uploaded} uploaded`)
+    const rerun = await measureAgainstMoto(commands.livectl(pkg, moto.endpoint, dataDir), moto, run)
+    expect(rerun.output.uploaded === 0 && rerun.output.skipped === pkg.files, `the re-run of the ${pkg.name} uploaded ${rerun.output.uploaded} files, skipped ${rerun.output.skipped}`)
+    logRun(round, label('livectl re-run'), rerun, `, ${rerun.output.skipped} skipped`)
     return {publish, rerun}
   })
-  record('package-livectl', first.result.publish, first.motoPeakRssMb)
-  record('package-rerun', first.result.rerun, first.motoPeakRssMb)
+  record('livectl', first.result.publish, first.motoPeakRssMb)
+  record('rerun', first.result.rerun, first.motoPeakRssMb)
   await rm(repoPath(dataDir), {recursive: true, force: true})
 
+  await assertMemoryFor(pkg.bytes, `the ${pkg.name} (${(pkg.bytes / 1e6).toFixed(0)} MB)`)
   const ceiling = await withMoto(run, async (moto) => {
-    const m = await measureAgainstMoto(commands.ceiling(moto.endpoint), moto, run)
-    const stored = await countObjects(moto.client, `ceiling/${VIDEO_ID}/`)
-    expect(stored.objects === pkg.files && stored.bytes === pkg.bytes, `the ceiling stored ${stored.objects} objects, ${stored.bytes} bytes; expected ${pkg.files}, ${pkg.bytes}`)
-    logRun(round, 'PutObject loop', m, `, ${m.output.files} files`)
+    const m = await measureAgainstMoto(commands.ceiling(pkg, moto.endpoint), moto, run)
+    const stored = await countObjects(moto.client, `ceiling/${pkg.videoId}/`)
+    expect(
+      m.output.files === pkg.files && stored.objects === pkg.files && stored.bytes === pkg.bytes,
+      `the ceiling put ${m.output.files} files of the ${pkg.name} and stored ${stored.objects} objects, ${stored.bytes} bytes; expected ${pkg.files}, ${pkg.bytes}`,
+    )
+    logRun(round, label('PutObject loop'), m, `, ${m.output.files} files`)
     return m
   })
-  record('package-ceiling', ceiling.result, ceiling.motoPeakRssMb)
+  record('ceiling', ceiling.result, ceiling.motoPeakRssMb)
 }
 
 async function bigRound(round, {run, commands, measurements}) {
   const record = (id, m, moto) => measurements.push({round, id, ...m, motoPeakRssMb: moto})
   await assertMemoryForBigUpload()
+  const dataDir = path.join(WORK_DIR, `data-big-round${round}`)
+  await rm(repoPath(dataDir), {recursive: true, force: true})
   const first = await withMoto(run, async (moto) => {
-    const upload = await measureAgainstMoto(commands.bigLivectl(moto.endpoint), moto, run)
+    const upload = await measureAgainstMoto(commands.bigLivectl(moto.endpoint, dataDir), moto, run)
     expect(upload.output.action === 'upload' && (await objectSize(moto.client, 'livectl/big/random-1gib.bin')) === BIG_BYTES, 'livectl did not store the 1 GiB object')
-    logRun(round, 'livectl 1 GiB', upload, `, hash ${upload.output.hashSeconds.toFixed(2)} s, put ${upload.output.putSeconds.toFixed(2)} s`)
-    const rerun = await measureAgainstMoto(commands.bigLivectl(moto.endpoint), moto, run)
+    logRun(round, 'livectl 1 GiB', upload, `, listing ${upload.output.listSeconds.toFixed(2)} s, hash and put ${upload.output.restSeconds.toFixed(2)} s`)
+    const rerun = await measureAgainstMoto(commands.bigLivectl(moto.endpoint, dataDir), moto, run)
     expect(rerun.output.action === 'skip', 'the 1 GiB re-run uploaded again')
-    logRun(round, 'livectl 1 GiB re', rerun, `, hash ${rerun.output.hashSeconds.toFixed(2)} s`)
+    logRun(round, 'livectl 1 GiB re', rerun, `, listing ${rerun.output.listSeconds.toFixed(2)} s, compare ${rerun.output.restSeconds.toFixed(2)} s`)
     return {upload, rerun}
   })
+  await rm(repoPath(dataDir), {recursive: true, force: true})
   record('big-livectl', first.result.upload, first.motoPeakRssMb)
   record('big-rerun', first.result.rerun, first.motoPeakRssMb)
   await assertMemoryForBigUpload()
@@ -146,24 +177,41 @@ async function bigRound(round, {run, commands, measurements}) {
   record('big-ceiling', ceiling.result, ceiling.motoPeakRssMb)
 }
 
-/** One pass: where a publish's time goes, step by step, and what the 8 MiB read buffer costs in memory. */
-async function diagnostics({options, run, commands}) {
-  const result = {}
+/**
+ * One pass: where a publish's time goes, step by step (on the ladder package, or the first one run
+ * when it is left out), and what the 8 MiB read buffer costs in memory.
+ */
+async function diagnostics(context) {
+  const {options, run, commands, packages} = context
+  const pkg = packages.find((candidate) => candidate.target) ?? packages[0]
+  // Kept in the context as it fills, so that a failure later in the pass keeps what came before.
+  const result = {stepsPackage: pkg.id}
+  context.diagnosis = result
+  // The publish's data directory keeps its digest cache for the cache step; the fresh one gets
+  // the cache write and the catalog of a first publish.
   const dataDir = path.join(WORK_DIR, 'data-steps')
-  await rm(repoPath(dataDir), {recursive: true, force: true})
+  const freshDataDir = path.join(WORK_DIR, 'data-steps-fresh')
+  const clean = () => Promise.all([dataDir, freshDataDir].map((dir) => rm(repoPath(dir), {recursive: true, force: true})))
+  await clean()
   const stepsArgs = (endpoint) => [
-    'bench/publish-steps.mjs', '--package', PACKAGE_DIR, '--to', `s3://${BUCKET}/livectl`, '--video-id', VIDEO_ID, '--s3-endpoint', endpoint,
-    '--concurrency', String(options.concurrency), '--data-dir', dataDir,
+    'bench/publish-steps.mjs', '--package', pkg.dir, '--to', `s3://${BUCKET}/livectl`, '--video-id', pkg.videoId, '--s3-endpoint', endpoint,
+    '--concurrency', String(options.concurrency), '--data-dir', dataDir, '--fresh-data-dir', freshDataDir,
   ]
   result.stepsCommand = formatCommand('node', stepsArgs('ENDPOINT'))
-  await withMoto(run, async (moto) => {
-    await capture(commands.livectl(moto.endpoint, dataDir).file, commands.livectl(moto.endpoint, dataDir).args, run)
-    await rm(repoPath(dataDir), {recursive: true, force: true})
-    const out = (await capture(process.execPath, stepsArgs(moto.endpoint), run)).trim()
-    result.steps = JSON.parse(out.slice(out.lastIndexOf('\n{') + 1))
-  })
-  await rm(repoPath(dataDir), {recursive: true, force: true})
-  say(`steps: ${result.steps.steps.map((step) => `${step.id} ${step.seconds.toFixed(2)} s`).join(', ')}`)
+  // moto holds the publish, then every file again under the put step's own prefix.
+  await assertMemoryFor(2 * pkg.bytes, `two copies of the ${pkg.name} (${((2 * pkg.bytes) / 1e6).toFixed(0)} MB)`)
+  try {
+    await withMoto(run, async (moto) => {
+      const publish = commands.livectl(pkg, moto.endpoint, dataDir)
+      await capture(publish.file, publish.args, run)
+      const out = (await capture(process.execPath, stepsArgs(moto.endpoint), run)).trim()
+      result.steps = JSON.parse(out.slice(out.lastIndexOf('\n{') + 1))
+    })
+  } finally {
+    await clean()
+  }
+
+  say(`steps (${pkg.name}): ${result.steps.steps.map((step) => `${step.id} ${step.seconds.toFixed(2)} s`).join(', ')}`)
 
   if (!options.skipBig) {
     await assertMemoryForBigUpload()
@@ -177,20 +225,22 @@ async function diagnostics({options, run, commands}) {
 
 async function main() {
   const options = parseOptions()
-  const s3 = await importDist('lib/storage/s3.js')
+  const s3 = await importDist('lib/storage/s3-config.js')
   if (s3.MULTIPART_PART_BYTES !== PART_BYTES) throw new Error(`livectl's multipart part size is now ${s3.MULTIPART_PART_BYTES}: update PART_BYTES in bench/publish.mjs`)
+  if (s3.MULTIPART_QUEUE !== PART_QUEUE) throw new Error(`livectl's multipart queue is now ${s3.MULTIPART_QUEUE}: update PART_QUEUE in bench/publish.mjs`)
   const env = {...environmentWithout('LIVECTL_', ['LIVECTL_FFMPEG', 'LIVECTL_FFPROBE']), ...FAKE_AWS_ENVIRONMENT}
   for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3']) delete env[name]
   const run = {cwd: REPO_ROOT, env}
   await mkdir(repoPath(WORK_DIR), {recursive: true})
 
-  const pkg = await ensurePackage(run)
+  const packages = []
+  for (const id of options.packages) packages.push(await ensurePackage(run, PACKAGES.find((descriptor) => descriptor.id === id)))
   const startedAt = new Date()
   const loadAtStart = loadAverage()
   const busyAtStart = await backgroundBusy()
   say(`Machine busy before the rounds (3 s, nothing of ours running): ${(100 * busyAtStart).toFixed(0)}% of all cores`)
   const commands = contenderCommands(options)
-  const context = {options, run, commands, pkg, measurements: []}
+  const context = {options, run, commands, packages, measurements: []}
   const removeBigFile = async () => {
     await rm(repoPath(bigPartial()), {force: true})
     if (!options.skipBig && !options.keep) await rm(repoPath(BIG_FILE), {force: true})
@@ -208,11 +258,19 @@ async function main() {
     const moto = (await capture('python3', ['-c', 'import moto; print(moto.__version__)'], run)).trim()
     context.motoVersion = moto
     for (let round = 1; round <= options.runs; round += 1) {
-      await packageRound(round, context)
+      for (const pkg of packages) await packageRound(round, pkg, context)
       if (!options.skipBig) await bigRound(round, context)
     }
 
-    diagnosis = await diagnostics(context)
+    // The rounds are the result: a failure in the diagnostics leaves them out of the report, not the rounds.
+    try {
+      await diagnostics(context)
+    } catch (error) {
+      context.diagnosisError = error instanceof Error ? error.message : String(error)
+      process.stderr.write(`bench/publish: the diagnostics failed; the report is written without them:\n${context.diagnosisError}\n`)
+    }
+
+    diagnosis = context.diagnosis
     context.busyAtEnd = await backgroundBusy()
   } finally {
     await removeBigFile()
@@ -231,17 +289,21 @@ async function main() {
     machine: machineFacts(),
     motoVersion: context.motoVersion,
     motoCommand: MOTO_COMMAND.join(' '),
-    pkg,
+    packages,
     bigBytes: BIG_BYTES,
     bigFile: BIG_FILE,
     partBytes: PART_BYTES,
     partQueue: PART_QUEUE,
     measurements: context.measurements,
     diagnosis,
+    diagnosisError: context.diagnosisError,
     commands: {
-      livectl: display(commands.livectl('ENDPOINT', path.join(WORK_DIR, 'data-roundN'))),
-      ceiling: display(commands.ceiling('ENDPOINT')),
-      bigLivectl: display(commands.bigLivectl('ENDPOINT')),
+      packages: packages.map((pkg) => ({
+        id: pkg.id,
+        livectl: display(commands.livectl(pkg, 'ENDPOINT', path.join(WORK_DIR, `data-${pkg.id}-roundN`))),
+        ceiling: display(commands.ceiling(pkg, 'ENDPOINT')),
+      })),
+      bigLivectl: display(commands.bigLivectl('ENDPOINT', path.join(WORK_DIR, 'data-big-roundN'))),
       bigCeiling: display(commands.bigCeiling('ENDPOINT')),
     },
   }
@@ -251,6 +313,7 @@ async function main() {
   say(`\n${section}`)
   await writeSection(repoPath('BENCHMARKS.md'), section)
   say('Wrote the "## Publish" section of BENCHMARKS.md')
+  if (context.diagnosisError) process.exitCode = 1
 }
 
 try {
