@@ -51,11 +51,13 @@ export function renderReport(report) {
     `- Source: \`${report.source}\`, ${options.durationSeconds} s of 1920x1080 at 30 fps (lavfi testsrc2) with a stereo 44.1 kHz tone, encoded as a camera or OBS would (x264 High profile, CABAC, B-frames, 8 Mbit/s, 250-frame GOP) and AAC (livectl's \`buildTestClipArgs\` with \`encoding: 'camera'\`). An ultrafast-encoded source decodes almost for free and hides what decoding once saves: with one, (c) was only 1.07x slower than livectl (first run of this benchmark).`,
     `- Ladder: livectl's default, ${report.ladder.map((rung) => `${rung.name} ${rung.width}x${rung.height} ${rung.videoKbps}k ${rung.profile}`).join(', ')}; ` +
       'x264 veryfast, 2 s closed GOPs (`-g 60 -keyint_min 60 -sc_threshold 0`, forced keyframes every 2 s), AAC at 48 kHz.',
-    '- Scaling: livectl scales each rung from the smallest other rung at least twice its size, else from the decoded source: here 144p from the 480p picture, the others from the source ' +
-      '(`scaleParents` in src/lib/media/transcode-args.ts). Decoding this source and scaling it for the ladder, without encoding (`-f null`, two runs each, 2026-11-24): ' +
-      'every rung from the source 9.9 s of CPU, 144p from 480p 9.0 s, each rung from the one above (1080p, 720p, 480p, 144p) 7.7 s; decoding alone 4.8 s. ' +
-      'Quality of the encoded rungs, SSIM against a lanczos downscale of the source (dB): 480p 25.56 from the source against 25.34 from 720p, 144p 22.68 from the source against 22.72 from 480p, ' +
-      'so a rung less than twice smaller than the one above (480p under 720p) stays scaled from the source.',
+    '- Scaling: livectl scales each rung from the next larger rung, not from the decoded source (`planScaling` in src/lib/media/transcode-args.ts): here 720p from the source ' +
+      '(the 1080p rung is the source picture itself), 480p from 720p, 144p from 480p; a step of less than 2x from another rung (480p from 720p) uses lanczos instead of bicubic. ' +
+      'Decoding this source and scaling it for the ladder, without encoding (`-f null`, two runs each, 2026-11-24): every rung from the source 9.9 s of CPU, ' +
+      '144p from 480p 9.0 s, livectl\'s scaling 7.9 s, each rung from the one above all in bicubic 7.7 s; decoding alone 4.8 s. ' +
+      'Quality of the encoded rungs, SSIM against a lanczos downscale of the source (dB; a sharp reference, which favours lanczos): ' +
+      '480p 25.56 scaled from the source (bicubic), 25.34 from 720p in bicubic, 25.91 from 720p in lanczos (livectl); 144p 22.68 from the source, 22.72 from 480p; 720p unchanged (24.56). ' +
+      'Unencoded, against a spline or a lanczos downscale, 480p from 720p in lanczos also measured closer than 480p from the source in bicubic (35.2 against 33.7 dB with spline).',
     `- ${options.runs} run(s) per contender, alternating (a, b, c, a, b, c, ...). Wall time: from spawn to the exit of the last process. ` +
       'Peak RSS: the highest total VmRSS of the spawned processes and all their descendants, sampled every 50 ms from /proc; ' +
       'the sum of each process\'s own VmHWM is shown as an upper bound that no sampling gap can hide.',

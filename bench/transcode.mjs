@@ -55,26 +55,26 @@ function encoderArgs(rung) {
 const COMMON_INPUT_ARGS = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-nostats']
 
 /**
- * (b) One process: decode once, split to the rungs; the 1080p rung needs no scaling, and 144p is
- * scaled from 480p (at least twice its size, a ninth of the pixels to read) instead of from the
- * source, which a careful hand would do as livectl does. Audio resampled once to 48 kHz like livectl.
+ * (b) One process: decode once, then each rung scaled from the next larger one, as a careful hand
+ * would and as livectl does: the 1080p rung takes the source picture unscaled, 720p is scaled from
+ * the source, 480p from 720p (lanczos, a step of less than 2x), 144p from 480p. Audio resampled
+ * once to 48 kHz like livectl.
  */
 function singleProcessCommand(ffmpeg, source, outDir) {
   const audioTaps = LADDER.map((_, index) => `[a${index}]`).join('')
-  const index144 = LADDER.findIndex((rung) => rung.name === '144p')
-  const index480 = LADDER.findIndex((rung) => rung.name === '480p')
-  const fromSource = LADDER.map((_, index) => index).filter((index) => index !== index144)
-  const chains = [`[0:v:0]split=${fromSource.length}${fromSource.map((index) => `[s${index}]`).join('')}`]
-  const videoLabels = LADDER.map((rung, index) => {
-    if (rung.width === 1920 && rung.height === 1080) return `[s${index}]`
-    if (index === index480) chains.push(`[s${index}]scale=${rung.width}:${rung.height},split=2[v${index}][s${index144}]`)
-    else chains.push(`[s${index}]scale=${rung.width}:${rung.height}[v${index}]`)
-    return `[v${index}]`
-  })
-  chains.push(`[0:a:0]aresample=48000,asplit=${LADDER.length}${audioTaps}`)
+  const at = (name) => LADDER.findIndex((rung) => rung.name === name)
+  const [i1080, i720, i480, i144] = [at('1080p'), at('720p'), at('480p'), at('144p')]
+  const size = (index) => `${LADDER[index].width}:${LADDER[index].height}`
+  const chains = [
+    `[0:v:0]split=2[v${i1080}][s${i720}]`,
+    `[s${i720}]scale=${size(i720)},split=2[v${i720}][s${i480}]`,
+    `[s${i480}]scale=${size(i480)}:flags=lanczos,split=2[v${i480}][s${i144}]`,
+    `[s${i144}]scale=${size(i144)}[v${i144}]`,
+    `[0:a:0]aresample=48000,asplit=${LADDER.length}${audioTaps}`,
+  ]
   const args = [...COMMON_INPUT_ARGS, '-i', source, '-filter_complex', chains.join(';')]
   LADDER.forEach((rung, index) => {
-    args.push('-map', videoLabels[index], '-map', `[a${index}]`, ...encoderArgs(rung), path.join(outDir, `${rung.name}.mp4`))
+    args.push('-map', `[v${index}]`, '-map', `[a${index}]`, ...encoderArgs(rung), path.join(outDir, `${rung.name}.mp4`))
   })
   return [{file: ffmpeg, args}]
 }

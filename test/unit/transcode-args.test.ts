@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {planLadder, standardLadder} from '../../src/lib/media/ladder.js'
-import {buildLadderFilterGraph, buildTranscodeArgs, gopFrames, scaleParents} from '../../src/lib/media/transcode-args.js'
+import {buildLadderFilterGraph, buildTranscodeArgs, gopFrames, planScaling} from '../../src/lib/media/transcode-args.js'
 
 const plan = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '144p']))
 const outputs = ['/out/1080p.mp4', '/out/720p.mp4', '/out/144p.mp4']
@@ -10,9 +10,9 @@ const outputs = ['/out/1080p.mp4', '/out/720p.mp4', '/out/144p.mp4']
 const valuesOf = (args: string[], flag: string) => args.flatMap((arg, index) => (arg === flag ? [args[index + 1]] : []))
 
 describe('buildTranscodeArgs', () => {
-  const args = buildTranscodeArgs({input: '/in/source.mov', renditions: plan, outputs, hasAudio: true, frameRate: 30, segmentDurationSeconds: 2, preset: 'veryfast'})
+  const args = buildTranscodeArgs({input: '/in/source.mov', renditions: plan, outputs, hasAudio: true, frameRate: 30, segmentDurationSeconds: 2, preset: 'veryfast', sourcePicture: {width: 1920, height: 1080}})
 
-  it('reads the input once and splits the decoded picture to every rung, small rungs from a rung twice their size', () => {
+  it('reads the input once and splits the decoded picture, each rung scaled from the next larger one', () => {
     expect(valuesOf(args, '-i')).toEqual(['/in/source.mov'])
     const graph = valuesOf(args, '-filter_complex')[0]
     expect(graph).toContain('[0:v:0]split=2[v0in][v1in];')
@@ -76,20 +76,32 @@ describe('gopFrames', () => {
     expect(gopFrames(30, 0.01)).toBe(1)
   })
 
-  it('scales each rung from the smallest rung at least twice its size, else from the source', () => {
+  it('scales each rung from the next larger rung, with lanczos for a step of less than 2x', () => {
     const standard = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '480p', '144p']))
-    // 720p is less than twice smaller than 1080p: from the source. 480p from the 1080p rung, which
-    // is the source picture itself here; 144p from 480p.
-    expect(scaleParents(standard)).toEqual([undefined, undefined, 0, 2])
+    const source = {width: 1920, height: 1080}
+    // The 1080p rung is the source picture itself: 720p comes from the source, as it always did.
+    expect(planScaling(standard, source)).toEqual([
+      {from: undefined, lanczos: false},
+      {from: undefined, lanczos: false},
+      {from: 1, lanczos: true},
+      {from: 2, lanczos: false},
+    ])
     const uhd = planLadder({displayWidth: 3840, displayHeight: 2160}, standardLadder(['1080p', '720p', '480p', '144p']))
-    expect(scaleParents(uhd)).toEqual([undefined, undefined, 0, 2])
+    expect(planScaling(uhd, {width: 3840, height: 2160}).map((step) => step.from)).toEqual([undefined, 0, 1, 2])
     // Order does not matter, and a portrait ladder compares both sides.
     const [tall, middle, small] = planLadder({displayWidth: 1080, displayHeight: 1920}, standardLadder(['1080p', '480p', '144p']))
     const portrait = [small, tall, middle].filter((rung) => rung !== undefined)
     expect(portrait.map((rung) => `${rung.width}x${rung.pixelHeight}`)).toEqual(['144x256', '1080x1920', '480x854'])
-    expect(scaleParents(portrait)).toEqual([2, undefined, 1])
-    expect(buildLadderFilterGraph(portrait, false)).toBe(
-      '[0:v:0]split=1[v1in];[v0in]scale=144:256,format=yuv420p[v0];[v1in]scale=1080:1920,format=yuv420p,split=2[v1][v2in];[v2in]scale=480:854,format=yuv420p,split=2[v2][v0in]',
+    expect(buildLadderFilterGraph(portrait, false, {width: 1080, height: 1920})).toBe(
+      '[0:v:0]split=2[v1in][v2in];[v0in]scale=144:256,format=yuv420p[v0];[v1in]scale=1080:1920,format=yuv420p[v1];[v2in]scale=480:854,format=yuv420p,split=2[v2][v0in]',
+    )
+  })
+
+  it('writes the scaling tree into the filter graph', () => {
+    const standard = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '480p', '144p']))
+    expect(buildLadderFilterGraph(standard, false, {width: 1920, height: 1080})).toBe(
+      '[0:v:0]split=2[v0in][v1in];[v0in]scale=1920:1080,format=yuv420p[v0];[v1in]scale=1280:720,format=yuv420p,split=2[v1][v2in];' +
+        '[v2in]scale=854:480:flags=lanczos,format=yuv420p,split=2[v2][v3in];[v3in]scale=256:144,format=yuv420p[v3]',
     )
   })
 

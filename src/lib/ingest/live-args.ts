@@ -14,6 +14,8 @@ export interface LiveArgsInput {
   frameRate: number
   segmentDurationSeconds: number
   preset: string
+  /** Size of the decoded picture, so that a rung of that size counts as the source. */
+  sourcePicture?: {width: number; height: number}
   /** The MPD path; segments and HLS playlists land beside it. */
   manifestPath: string
   /** A copy of the incoming stream, as received (MPEG-TS survives a crash). */
@@ -26,8 +28,8 @@ export interface LiveArgsInput {
 
 export const LIVE_AUDIO_KBPS = 128
 
-export function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean): string {
-  const chains = buildVideoLadderChains(renditions)
+export function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}): string {
+  const chains = buildVideoLadderChains(renditions, sourcePicture)
   if (hasAudio) chains.push('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[a]')
   return chains.join(';')
 }
@@ -41,7 +43,7 @@ export function buildLiveArgs(options: LiveArgsInput): string[] {
     '-rw_timeout', String((options.readTimeoutSeconds ?? 5) * 1_000_000),
     '-fflags', '+nobuffer',
     '-i', options.inputUrl,
-    '-filter_complex', buildLiveFilterGraph(options.renditions, options.hasAudio),
+    '-filter_complex', buildLiveFilterGraph(options.renditions, options.hasAudio, options.sourcePicture),
   ]
   options.renditions.forEach((_, index) => args.push('-map', `[v${index}]`))
   if (options.hasAudio) args.push('-map', '[a]')

@@ -10,7 +10,7 @@ import type {Catalog} from '../catalog/connection.js'
 import {upsertVideo} from '../catalog/videos.js'
 import {CancelledError} from '../errors.js'
 import {planLadder, type Rung} from '../media/ladder.js'
-import {probeStream} from '../media/probe.js'
+import {decodedPicture, probeStream} from '../media/probe.js'
 import {createProgressParser} from '../media/progress.js'
 import {mediaTools} from '../media/tools.js'
 import {runProcess} from '../process.js'
@@ -109,6 +109,7 @@ export async function runLiveSession(options: LiveSessionOptions, signal: AbortS
     frameRate: source.video.frameRate,
     segmentDurationSeconds: options.segmentDurationSeconds,
     preset: options.preset,
+    sourcePicture: decodedPicture(source.video),
     manifestPath: path.join(options.workDir, 'manifest.mpd'),
     recordingPath: path.join(options.workDir, 'recording.ts'),
     readTimeoutSeconds: options.readTimeoutSeconds,

@@ -27,6 +27,11 @@ export interface VideoFacts {
   level?: number
 }
 
+/** The picture ffmpeg decodes, after autorotation: what the ladder's filter graph starts from. */
+export function decodedPicture(video: VideoFacts): {width: number; height: number} {
+  return video.rotation % 180 === 0 ? {width: video.width, height: video.height} : {width: video.height, height: video.width}
+}
+
 export interface AudioFacts {
   codec: string
   channels: number

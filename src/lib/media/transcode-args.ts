@@ -15,6 +15,8 @@ export interface TranscodeArgsInput {
   preset: string
   /** Extra x264 tuning, e.g. "zerolatency" for live. */
   tune?: string
+  /** Size of the decoded (autorotated) picture, so that a rung of that size counts as the source. */
+  sourcePicture?: {width: number; height: number}
 }
 
 /** GOP length in frames for a segment duration: one keyframe at every segment boundary. */
@@ -22,22 +24,34 @@ export function gopFrames(frameRate: number, segmentDurationSeconds: number): nu
   return Math.max(1, Math.round(frameRate * segmentDurationSeconds))
 }
 
+export interface ScaleStep {
+  /** Index of the rung whose picture this rung is scaled from; undefined: the decoded source. */
+  from?: number
+  /** Lanczos instead of swscale's default bicubic: for a step that resamples a resampled picture by less than 2x. */
+  lanczos: boolean
+}
+
 /**
- * The picture each rung is scaled from: the smallest other rung at least twice its width and
- * height, else the decoded source (undefined). Measured on a 1080p source (BENCHMARKS.md): 144p
- * scaled from 480p instead of 1080p reads a ninth of the pixels and came out no worse (SSIM against
- * a lanczos downscale of the source), while 480p from 720p, less than twice smaller, lost 0.2 dB, so
- * such a rung is scaled from the source.
+ * Where each rung's picture comes from: the smallest other rung larger than it (a rung of exactly the
+ * source's size is the source picture itself and is not counted), else the decoded source. Scaling
+ * down a smaller picture is cheaper: on the 1080p benchmark source, decoding and scaling the default
+ * ladder this way took 7.9 s of CPU against 9.9 s with every rung scaled from the source. A picture
+ * scaled twice by bicubic comes out softer (480p from 720p: 0.2 dB lower SSIM of the encoded rung),
+ * so a step of less than 2x from another rung uses lanczos, which measured closer to a sharp
+ * reference than the direct bicubic scale it replaces (BENCHMARKS.md, Transcode).
  */
-export function scaleParents(renditions: readonly PlannedRendition[]): Array<number | undefined> {
+export function planScaling(renditions: readonly PlannedRendition[], sourcePicture?: {width: number; height: number}): ScaleStep[] {
+  const isSource = (rendition: PlannedRendition) => rendition.width === sourcePicture?.width && rendition.pixelHeight === sourcePicture?.height
   return renditions.map((rendition) => {
-    let parent: number | undefined
+    let from: number | undefined
     renditions.forEach((candidate, index) => {
-      if (candidate.width < 2 * rendition.width || candidate.pixelHeight < 2 * rendition.pixelHeight) return
-      const best = parent === undefined ? undefined : renditions[parent]
-      if (!best || candidate.width * candidate.pixelHeight < best.width * best.pixelHeight) parent = index
+      if (candidate === rendition || isSource(candidate)) return
+      if (candidate.width < rendition.width || candidate.pixelHeight < rendition.pixelHeight || candidate.width * candidate.pixelHeight <= rendition.width * rendition.pixelHeight) return
+      const best = from === undefined ? undefined : renditions[from]
+      if (!best || candidate.width * candidate.pixelHeight < best.width * best.pixelHeight) from = index
     })
-    return parent
+    const parent = from === undefined ? undefined : renditions[from]
+    return {from, lanczos: parent !== undefined && (parent.width < 2 * rendition.width || parent.pixelHeight < 2 * rendition.pixelHeight)}
   })
 }
 
@@ -45,9 +59,9 @@ export function scaleParents(renditions: readonly PlannedRendition[]): Array<num
  * The video part of a ladder's filter graph: the decoded picture split to the rungs scaled from the
  * source, and each rung split again to the rungs scaled from it. Rung i is `[vi]`.
  */
-export function buildVideoLadderChains(renditions: readonly PlannedRendition[]): string[] {
-  const parents = scaleParents(renditions)
-  const childrenOf = (parent: number | undefined) => renditions.flatMap((_, index) => (parents[index] === parent ? [index] : []))
+export function buildVideoLadderChains(renditions: readonly PlannedRendition[], sourcePicture?: {width: number; height: number}): string[] {
+  const steps = planScaling(renditions, sourcePicture)
+  const childrenOf = (parent: number | undefined) => renditions.flatMap((_, index) => (steps[index]?.from === parent ? [index] : []))
   const taps = (indices: number[]) => indices.map((index) => `[v${index}in]`).join('')
   const fromSource = childrenOf(undefined)
   const chains = [`[0:v:0]split=${fromSource.length}${taps(fromSource)}`]
@@ -57,15 +71,16 @@ export function buildVideoLadderChains(renditions: readonly PlannedRendition[]):
     // source's display aspect ratio exactly (854x480 gets 1280:1281), which the DASH muxer requires
     // of all representations in one adaptation set; scaling from a rung keeps it as well.
     const children = childrenOf(index)
-    const scaled = `[v${index}in]scale=${rendition.width}:${rendition.pixelHeight},format=yuv420p`
+    const flags = steps[index]?.lanczos ? ':flags=lanczos' : ''
+    const scaled = `[v${index}in]scale=${rendition.width}:${rendition.pixelHeight}${flags},format=yuv420p`
     chains.push(children.length === 0 ? `${scaled}[v${index}]` : `${scaled},split=${children.length + 1}[v${index}]${taps(children)}`)
   })
   return chains
 }
 
 /** The filter graph: one decode, the video ladder, one resample + asplit for audio. */
-export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean): string {
-  const chains = buildVideoLadderChains(renditions)
+export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}): string {
+  const chains = buildVideoLadderChains(renditions, sourcePicture)
   if (hasAudio) {
     const audioTaps = renditions.map((_, index) => `[a${index}]`).join('')
     // aformat to stereo 48 kHz downmixes 5.1 and upmixes mono once, before the copies.
@@ -87,7 +102,7 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
     '-nostats',
     '-progress', 'pipe:1',
     '-i', options.input,
-    '-filter_complex', buildLadderFilterGraph(options.renditions, options.hasAudio),
+    '-filter_complex', buildLadderFilterGraph(options.renditions, options.hasAudio, options.sourcePicture),
   ]
 
   options.renditions.forEach((rendition, index) => {

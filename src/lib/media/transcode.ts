@@ -10,7 +10,7 @@ import {assertReplaceableDir, commitStagingDir, createStagingDir, removeQuietly,
 import {runProcess} from '../process.js'
 import {AAC_LC_CODEC, avcCodecString} from './codecs.js'
 import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './ladder.js'
-import {probeSource, type SourceFacts} from './probe.js'
+import {decodedPicture, probeSource, type SourceFacts} from './probe.js'
 import {RENDITIONS_FILE} from './renditions.js'
 import {createProgressParser, progressFraction} from './progress.js'
 import {buildTranscodeArgs, gopFrames} from './transcode-args.js'
@@ -118,6 +118,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       frameRate: source.video.frameRate,
       segmentDurationSeconds,
       preset,
+      sourcePicture: decodedPicture(source.video),
     })
 
   if (options.dryRun) {
