@@ -48,13 +48,11 @@ const {verifyPackage} = await importDist('lib/package/verify.js')
 const {digestsOfFile, sha256OfFile} = await importDist('lib/storage/checksum.js')
 const {openStorage} = await importDist('lib/storage/open.js')
 const {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES} = await importDist('lib/storage/s3-config.js')
+const {ETAG_SCHEME} = await importDist('lib/publish/file-publisher.js')
 const {joinKey} = await importDist('lib/storage/storage.js')
 const {withCatalog} = await importDist('lib/catalog/connection.js')
 const {upsertVideo} = await importDist('lib/catalog/videos.js')
 const {cacheControlFor, contentTypeFor} = await importDist('lib/api/media.js')
-
-/** The scheme string publishPackage opens the digest cache with (src/lib/publish/publish.ts). */
-const ETAG_SCHEME = `${MULTIPART_THRESHOLD_BYTES}/${MULTIPART_PART_BYTES}`
 
 async function main() {
   const {values} = parseArgs({
@@ -115,7 +113,7 @@ async function main() {
   const digests = new Map()
   await step('sha256', `SHA-256 of ${files.length} files (${(bytes / 1e6).toFixed(1)} MB), ${concurrency} at once (files in the page cache): what a first publish reads; S3's answer to each PUT gives the ETag`, () =>
     each(async (file) => {
-      digests.set(file, {sha256: await sha256OfFile(path.join(packageDir, file))})
+      digests.set(file, {sha256: await sha256OfFile(path.join(packageDir, file), Number(stats.get(file).size))})
     }),
   )
   await step('digests', `SHA-256 and ETag of ${files.length} files, each read once, ${concurrency} at once: what a re-run without the digest cache reads`, () =>

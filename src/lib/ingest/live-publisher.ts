@@ -91,7 +91,7 @@ export class LivePublisher {
 
   private async put(file: string, localPath: string): Promise<void> {
     const {size} = await stat(localPath)
-    const sha256 = await sha256OfFile(localPath)
+    const sha256 = await sha256OfFile(localPath, size)
     await withRetries(
       () => this.options.storage.putFile(joinKey(this.options.videoId, file), localPath, {contentType: contentTypeFor(file), cacheControl: cacheControlFor(file), sha256, sizeBytes: size}),
       {attempts: 5, baseMs: 100, maxMs: 2000},

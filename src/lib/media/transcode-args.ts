@@ -42,13 +42,13 @@ export interface ScaleStep {
  */
 export function planScaling(renditions: readonly PlannedRendition[], sourcePicture?: {width: number; height: number}): ScaleStep[] {
   const isSource = (rendition: PlannedRendition) => rendition.width === sourcePicture?.width && rendition.pixelHeight === sourcePicture?.height
+  const area = (rendition: PlannedRendition) => rendition.width * rendition.pixelHeight
   return renditions.map((rendition) => {
     let from: number | undefined
     renditions.forEach((candidate, index) => {
       if (candidate === rendition || isSource(candidate)) return
-      if (candidate.width < rendition.width || candidate.pixelHeight < rendition.pixelHeight || candidate.width * candidate.pixelHeight <= rendition.width * rendition.pixelHeight) return
-      const best = from === undefined ? undefined : renditions[from]
-      if (!best || candidate.width * candidate.pixelHeight < best.width * best.pixelHeight) from = index
+      if (candidate.width < rendition.width || candidate.pixelHeight < rendition.pixelHeight || area(candidate) <= area(rendition)) return
+      if (from === undefined || area(candidate) < area(renditions[from] as PlannedRendition)) from = index
     })
     const parent = from === undefined ? undefined : renditions[from]
     return {from, lanczos: parent !== undefined && (parent.width < 2 * rendition.width || parent.pixelHeight < 2 * rendition.pixelHeight)}

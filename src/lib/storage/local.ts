@@ -42,7 +42,7 @@ export class LocalStorage implements Storage {
       const info = await stat(this.pathOf(key))
       if (!info.isFile()) return undefined
       // A local file is its own checksum source: reading it back is cheaper than any sidecar.
-      return {key, sizeBytes: info.size, sha256: await sha256OfFile(this.pathOf(key))}
+      return {key, sizeBytes: info.size, sha256: await sha256OfFile(this.pathOf(key), info.size)}
     } catch {
       return undefined
     }
