@@ -1,11 +1,14 @@
 /** The catalog on both backends: migrations, videos, ids, comments. */
 import path from 'node:path'
 
+import {Migrator, sql} from 'kysely'
+
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {listComments, postComment} from '../../src/lib/catalog/comments.js'
 import {type Catalog, catalogMigrationStatus, openCatalog, resolveCatalogLocation} from '../../src/lib/catalog/connection.js'
 import {assertValidId, idFromName, isValidId} from '../../src/lib/catalog/ids.js'
+import {migrationProvider} from '../../src/lib/catalog/migrations.js'
 import {databaseStatus, migrateDatabase} from '../../src/lib/catalog/service.js'
 import {getVideo, listVideos, upsertVideo} from '../../src/lib/catalog/videos.js'
 import {ServiceUnavailableError, UserError} from '../../src/lib/errors.js'
@@ -45,6 +48,26 @@ describe('catalog location', () => {
   })
 })
 
+describe('migrations', () => {
+  it('brings a catalog made before comments had a media time up to date, keeping its comments', async () => {
+    const url = `sqlite:${path.join(work.dir, 'old.db')}`
+    const old = await openCatalog({url, dataDir: work.dir, migrate: false})
+    await new Migrator({db: old.db, provider: migrationProvider('sqlite')}).migrateTo('0001_initial')
+    await old.db.insertInto('videos').values({id: 'v', title: 'V', status: 'ready', duration_seconds: 0, package_location: '/v', package_manifest: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z'}).execute()
+    await sql`insert into comments (id, video_id, author, data, created_at) values ('old', 'v', 'ada', 'before', '2026-01-01T00:00:00.000Z')`.execute(old.db)
+    await old.close()
+
+    const migrated = await migrateDatabase({db: url, dataDir: work.dir})
+    expect(migrated.applied).toEqual(['0002_comment_media_time'])
+    const catalog = await openCatalog({url, dataDir: work.dir})
+    try {
+      expect((await listComments(catalog, {videoId: 'v'})).comments).toMatchObject([{id: 'old', data: 'before', at: null}])
+    } finally {
+      await catalog.close()
+    }
+  })
+})
+
 describe('ids', () => {
   it('accepts URL-safe ids only', () => {
     for (const good of ['a', 'talk-2026', 'A_b-9', 'x'.repeat(64)]) expect(isValidId(good), good).toBe(true)
@@ -81,7 +104,7 @@ describe.each(backends.filter((backend) => backend.enabled))('catalog on $name',
   it('is migrated on open, and migrating again changes nothing', async () => {
     const status = await catalogMigrationStatus(catalog)
     expect(status.pending).toEqual([])
-    expect(status.migrations.map((migration) => migration.name)).toEqual(['0001_initial'])
+    expect(status.migrations.map((migration) => migration.name)).toEqual(['0001_initial', '0002_comment_media_time'])
     const again = await migrateDatabase({db: url, dataDir: work.dir})
     expect(again.applied).toEqual([])
     expect((await databaseStatus({db: url, dataDir: work.dir})).pending).toEqual([])
@@ -120,6 +143,23 @@ describe.each(backends.filter((backend) => backend.enabled))('catalog on $name',
     await expect(postComment(catalog, {video_id: 'nope', author: 'a', data: 'x'})).rejects.toThrow(/Unknown video "nope"/)
     await expect(postComment(catalog, {video_id: 'talk', author: '', data: 'x'})).rejects.toThrow(/author must be 1 to 100/)
     await expect(postComment(catalog, {video_id: 'talk', author: 'a', data: 'x'.repeat(5001)})).rejects.toThrow(/data must be 1 to 5000/)
+  })
+
+  it('stores the media time a comment refers to, and gives each comment its cursor', async () => {
+    await upsertVideo(catalog, {id: 'timed', title: 'Timed', status: 'ready', packageLocation: '/t'})
+    const {comment} = await postComment(catalog, {video_id: 'timed', author: 'ada', data: 'at 12.5 s', at: 12.5})
+    const untimed = (await postComment(catalog, {video_id: 'timed', author: 'bob', data: 'no time'})).comment
+    expect(comment).toMatchObject({at: 12.5, cursor: expect.any(String)})
+    expect(untimed.at).toBeNull()
+    const page = await listComments(catalog, {videoId: 'timed'})
+    expect(page.comments).toEqual([comment, untimed])
+    // A comment's cursor lists what came after it.
+    expect((await listComments(catalog, {videoId: 'timed', after: comment.cursor})).comments).toEqual([untimed])
+    await expect(postComment(catalog, {video_id: 'timed', author: 'a', data: 'x', at: -1})).rejects.toThrow(/at must be a number of seconds/)
+    // The same id with another media time is a different comment.
+    await postComment(catalog, {id: 'timed-1', video_id: 'timed', author: 'a', data: 'x', at: 1})
+    await expect(postComment(catalog, {id: 'timed-1', video_id: 'timed', author: 'a', data: 'x', at: 2})).rejects.toThrow(/already used for a different comment/)
+    expect((await postComment(catalog, {id: 'timed-1', video_id: 'timed', author: 'a', data: 'x', at: 1})).created).toBe(false)
   })
 
   it('deletes a video\'s comments with it (foreign key)', async () => {

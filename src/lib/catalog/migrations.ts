@@ -53,6 +53,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0002_comment_media_time': {
+      // The media time a comment refers to (seconds), so players can place it on the timeline.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('comments').addColumn('at_seconds', 'double precision').execute()
+      },
+    },
   }
 }
 
@@ -60,4 +66,4 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {getMigrations: async () => migrations(dialect)}
 }
 
-export const LATEST_MIGRATION = '0001_initial'
+export const LATEST_MIGRATION = '0002_comment_media_time'

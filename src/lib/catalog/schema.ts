@@ -25,6 +25,8 @@ export interface CommentsTable {
   video_id: string
   author: string
   data: string
+  /** Seconds of media time the comment refers to; null for comments posted without one. */
+  at_seconds: number | null
   created_at: string
 }
 
