@@ -1,11 +1,13 @@
 /** Prometheus metrics for one server: its own registry, so several servers can live in one process (tests). */
-import {collectDefaultMetrics, Counter, Histogram, Registry} from 'prom-client'
+import {collectDefaultMetrics, Counter, Gauge, Histogram, Registry} from 'prom-client'
 
 export interface ApiMetrics {
   registry: Registry
   requests: Counter<'method' | 'route' | 'status'>
   latency: Histogram<'method' | 'route'>
   commentsPosted: Counter
+  commentStreams: Gauge
+  commentEvents: Counter
 }
 
 export function createApiMetrics(): ApiMetrics {
@@ -27,5 +29,7 @@ export function createApiMetrics(): ApiMetrics {
       registers: [registry],
     }),
     commentsPosted: new Counter({name: 'livectl_comments_posted_total', help: 'Comments stored (repeats not counted).', registers: [registry]}),
+    commentStreams: new Gauge({name: 'livectl_comment_streams_open', help: 'Open comment streams (GET /video/comments/stream).', registers: [registry]}),
+    commentEvents: new Counter({name: 'livectl_comment_events_sent_total', help: 'Comments sent to streams (one per stream that got it).', registers: [registry]}),
   }
 }

@@ -47,9 +47,11 @@ export const commentSchema = {
     video_id: {type: 'string'},
     author: {type: 'string'},
     data: {type: 'string'},
+    at: {type: ['number', 'null'], description: 'Seconds of media time the comment refers to, or null.'},
+    cursor: {type: 'string', description: 'Server order: pass as `after` to list (or stream) what came after this comment.'},
     created_at: {type: 'string', format: 'date-time'},
   },
-  required: ['id', 'video_id', 'author', 'data', 'created_at'],
+  required: ['id', 'video_id', 'author', 'data', 'at', 'cursor', 'created_at'],
 } as const
 
 export const videoSchema = {
@@ -95,6 +97,7 @@ export const postCommentBody = {
     data: {type: 'string', minLength: COMMENT_LIMITS.dataMin, maxLength: COMMENT_LIMITS.dataMax},
     author: {type: 'string', minLength: COMMENT_LIMITS.authorMin, maxLength: COMMENT_LIMITS.authorMax},
     video_id: {type: 'string', pattern: idPattern},
+    at: {type: ['number', 'null'], minimum: 0, maximum: COMMENT_LIMITS.atMaxSeconds, description: "Seconds of media time the comment refers to (the player's position)."},
   },
   required: ['data', 'author', 'video_id'],
   additionalProperties: false,
@@ -124,4 +127,34 @@ export const idParams = {
   type: 'object',
   properties: {id: {type: 'string', pattern: idPattern}},
   required: ['id'],
+} as const
+
+export const commentStreamQuery = {
+  type: 'object',
+  properties: {
+    video_id: {type: 'string', pattern: idPattern},
+    after: {type: 'string', maxLength: 64, description: 'Start after this cursor instead of now (a Last-Event-ID header takes precedence).'},
+  },
+  required: ['video_id'],
+  additionalProperties: false,
+} as const
+
+export const commentPageSchema = {
+  type: 'object',
+  properties: {comments: {type: 'array', items: {$ref: 'Comment#'}}, next: {type: ['string', 'null']}},
+} as const
+
+export const watchQuery = {
+  type: 'object',
+  properties: {
+    player: {type: 'string', enum: ['auto', 'hls', 'dash', 'native'], default: 'auto', description: 'auto: hls.js where it runs, else native HLS.'},
+    device: {type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$', description: 'Device profile; default: from the screen and pointer.'},
+  },
+  additionalProperties: true,
+} as const
+
+export const indexQuery = {
+  type: 'object',
+  properties: {after: {type: 'string', pattern: idPattern}},
+  additionalProperties: true,
 } as const

@@ -4,7 +4,8 @@ import {openCatalog} from '../catalog/connection.js'
 import type {StorageConfig} from '../storage/open.js'
 import type {CatalogOptions} from '../catalog/service.js'
 import {loadDeviceProfiles} from './device-profiles.js'
-import {buildApiServer} from './server.js'
+import {buildApiServer} from './app.js'
+import {parseCorsOrigins} from './cors.js'
 
 export interface ServeOptions extends CatalogOptions, StorageConfig {
   mediaBaseUrl?: string
@@ -14,6 +15,11 @@ export interface ServeOptions extends CatalogOptions, StorageConfig {
   port: number
   publicUrl?: string
   deviceProfilesFile?: string
+  /** --cors-origins: "*", "none", or a list of origins (see cors.ts). */
+  corsOrigins?: string
+  /** How often comment streams look for comments stored through other replicas. */
+  commentPollMs?: number
+  heartbeatMs?: number
   logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
   /** How long shutdown waits for requests in flight before closing their connections. */
   shutdownTimeoutMs?: number
@@ -27,6 +33,7 @@ export interface RunningServer {
 
 export async function startApiServer(options: ServeOptions): Promise<RunningServer> {
   const deviceProfiles = await loadDeviceProfiles(options.deviceProfilesFile)
+  const cors = parseCorsOrigins(options.corsOrigins)
   const catalog = await openCatalog({url: options.db, dataDir: options.dataDir})
   try {
     const {app} = await buildApiServer({
@@ -38,6 +45,9 @@ export async function startApiServer(options: ServeOptions): Promise<RunningServ
       tokenSigning: options.tokenSigning,
       cloudFrontSigning: options.cloudFrontSigning,
       storageConfig: options,
+      cors,
+      commentPollMs: options.commentPollMs,
+      heartbeatMs: options.heartbeatMs,
     })
     const address = await app.listen({host: options.host, port: options.port})
     return {

@@ -72,7 +72,7 @@ export async function createFilePublisher(options: FilePublisherOptions): Promis
     const existing = stored.get(key)
     if (!existing || existing.sizeBytes !== Number(info.size)) return false
     if (existing.etag && existing.etag === (await digestsOf(file, info, 'etag')).etag) return true
-    return (await storage.head(key))?.sha256 === (await digestsOf(file, info, 'sha256')).sha256
+    return (await storage.head(key, {sha256: true}))?.sha256 === (await digestsOf(file, info, 'sha256')).sha256
   }
 
   return async (file, info) => {

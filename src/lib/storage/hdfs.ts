@@ -29,6 +29,8 @@ interface FileStatus {
   pathSuffix: string
   type: 'FILE' | 'DIRECTORY'
   length: number
+  /** Milliseconds since the epoch. */
+  modificationTime?: number
 }
 
 export class HdfsStorage implements Storage {
@@ -144,7 +146,7 @@ export class HdfsStorage implements Storage {
       sha256 = body.XAttrs?.find((xattr) => xattr.name === SHA_XATTR)?.value?.replace(/^"|"$/g, '')
     }
 
-    return {key, sizeBytes: status.length, sha256}
+    return {key, sizeBytes: status.length, sha256, ...(status.modificationTime ? {modified: new Date(status.modificationTime)} : {})}
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

@@ -6,7 +6,7 @@ import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {sha256OfFile} from './checksum.js'
-import {assertSafeKey, type ObjectInfo, type PutOptions, type PutResult, type Storage} from './storage.js'
+import {assertSafeKey, type HeadOptions, type ObjectInfo, type PutOptions, type PutResult, type Storage} from './storage.js'
 
 export class LocalStorage implements Storage {
   readonly uri: string
@@ -37,15 +37,19 @@ export class LocalStorage implements Storage {
     return createReadStream(this.pathOf(key), range ? {start: range.start, end: range.end} : {})
   }
 
-  async head(key: string): Promise<ObjectInfo | undefined> {
+  async head(key: string, options: HeadOptions = {}): Promise<ObjectInfo | undefined> {
+    const file = this.pathOf(key)
+    let info
     try {
-      const info = await stat(this.pathOf(key))
-      if (!info.isFile()) return undefined
-      // A local file is its own checksum source: reading it back is cheaper than any sidecar.
-      return {key, sizeBytes: info.size, sha256: await sha256OfFile(this.pathOf(key), info.size)}
+      info = await stat(file)
     } catch {
       return undefined
     }
+
+    if (!info.isFile()) return undefined
+    // A local file is its own checksum source: reading it back is cheaper than any sidecar.
+    const sha256 = options.sha256 ? await sha256OfFile(file, info.size) : undefined
+    return {key, sizeBytes: info.size, modified: info.mtime, ...(sha256 ? {sha256} : {})}
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

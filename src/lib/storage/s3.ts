@@ -95,7 +95,7 @@ export class S3Storage implements Storage {
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
       const response = await this.client.send(new HeadObjectCommand({Bucket: this.options.bucket, Key: this.keyOf(key)}))
-      return {key, sizeBytes: Number(response.ContentLength ?? 0), sha256: response.Metadata?.sha256}
+      return {key, sizeBytes: Number(response.ContentLength ?? 0), sha256: response.Metadata?.sha256, etag: response.ETag?.replace(/"/g, ''), modified: response.LastModified}
     } catch (error) {
       const status = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
       if (status === 404 || (error as Error).name === 'NotFound') return undefined

@@ -22,6 +22,16 @@ export interface ObjectInfo {
   sha256?: string
   /** The store's entity tag, where a listing gives one (S3: the MD5, or the multipart ETag). */
   etag?: string
+  /** When the object was last written, where the store says (not from listings). */
+  modified?: Date
+}
+
+export interface HeadOptions {
+  /**
+   * Also give the SHA-256 where the store does not keep it beside the object (a local folder
+   * computes it by reading the whole file). Without it, `head` is one cheap metadata request.
+   */
+  sha256?: boolean
 }
 
 export interface PutResult {
@@ -36,8 +46,8 @@ export interface Storage {
   putFile(key: string, file: string, options: PutOptions, signal?: AbortSignal): Promise<PutResult>
   /** Reads an object, or a byte range of it (inclusive end). */
   get(key: string, range?: {start: number; end: number}): Promise<Readable>
-  /** Size and checksum, or undefined when there is no such object. */
-  head(key: string): Promise<ObjectInfo | undefined>
+  /** Size, modification time and the stored checksum, or undefined when there is no such object. */
+  head(key: string, options?: HeadOptions): Promise<ObjectInfo | undefined>
   /** Every object whose key starts with `prefix` (with its ETag where the store lists one). */
   list(prefix: string): AsyncIterable<ObjectInfo>
   delete(keys: readonly string[]): Promise<void>

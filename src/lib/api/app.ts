@@ -1,0 +1,124 @@
+/**
+ * The HTTP app factory: Fastify with its plugins (OpenAPI, CORS, server-sent events), one error
+ * mapping for every route (by error class, see http-errors.ts), metrics, and the route modules,
+ * one per resource: frames, comments, videos, media, watch pages, ops.
+ */
+import {fastifySSE} from '@fastify/sse'
+import swagger from '@fastify/swagger'
+import type {SchemaTypeProvider} from './type-provider.js'
+import {Ajv} from 'ajv'
+import Fastify, {type FastifyInstance} from 'fastify'
+
+import {CommentFeed} from '../catalog/comment-feed.js'
+import type {Catalog} from '../catalog/connection.js'
+import type {StorageConfig} from '../storage/open.js'
+import {ApiContext, MediaUrls, type MediaUrlOptions, PackageStorages, VideoCache} from './context.js'
+import {type CorsPolicy, parseCorsOrigins, registerCors} from './cors.js'
+import {DEFAULT_DEVICE_PROFILES, type DeviceProfiles} from './device-profiles.js'
+import {errorBody, toErrorResponse} from './http-errors.js'
+import {type ApiMetrics, createApiMetrics} from './metrics.js'
+import {commentRoutes} from './routes/comments.js'
+import {frameRoutes} from './routes/frames.js'
+import {mediaRoutes} from './routes/media.js'
+import {opsRoutes} from './routes/ops.js'
+import {videoRoutes} from './routes/videos.js'
+import {watchRoutes} from './routes/watch.js'
+import * as schemas from './schemas.js'
+import {loadWebAssets, type WebAssets} from './web-assets.js'
+
+export interface ApiOptions extends MediaUrlOptions {
+  catalog: Catalog
+  /** How to open S3/HDFS package locations when this server proxies their media. */
+  storageConfig?: StorageConfig
+  deviceProfiles?: DeviceProfiles
+  /** Who may call the API and fetch media from other origins (default: anyone reads, nobody else writes). */
+  cors?: CorsPolicy
+  /** How long a video's package stays cached in memory (a live package changes). */
+  cacheTtlMs?: number
+  bodyLimitBytes?: number
+  /** How often open comment streams look for comments stored by other replicas (default 100 ms). */
+  commentPollMs?: number
+  /** Interval of the keep-alive comment on idle comment streams (default 15 s). */
+  heartbeatMs?: number
+  /** The watch page's built assets (default: dist/web of this package). */
+  webAssets?: WebAssets
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
+}
+
+export type ApiApp = FastifyInstance
+
+/** Ajv for query strings and params (strings coerced to numbers) and a strict one for JSON bodies (wrong types are errors). */
+function validatorCompiler() {
+  const options = {useDefaults: true, removeAdditional: false, allErrors: false, strict: false} as const
+  const lenient = new Ajv({...options, coerceTypes: true})
+  const strict = new Ajv({...options, coerceTypes: false})
+  return ({schema, httpPart}: {schema: object; httpPart?: string}) => (httpPart === 'body' ? strict : lenient).compile(schema)
+}
+
+export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp; metrics: ApiMetrics; context: ApiContext}> {
+  const {catalog} = options
+  const metrics = createApiMetrics()
+  const app = Fastify({
+    logger: options.logLevel && options.logLevel !== 'silent' ? {level: options.logLevel} : false,
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<SchemaTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler())
+  // JSON only: without this, Fastify would parse text/plain bodies too instead of answering 415.
+  app.removeContentTypeParser('text/plain')
+
+  const feed = new CommentFeed(catalog, {
+    pollIntervalMs: options.commentPollMs,
+    onError: (error) => app.log.warn({err: error}, 'comment feed: polling the catalog failed; trying again'),
+  })
+  const context: ApiContext = {
+    catalog,
+    metrics,
+    feed,
+    profiles: options.deviceProfiles ?? DEFAULT_DEVICE_PROFILES,
+    videos: new VideoCache(catalog, options.cacheTtlMs ?? 1000),
+    urls: new MediaUrls(options),
+    storages: new PackageStorages(options.storageConfig ?? {}),
+    cors: options.cors ?? parseCorsOrigins(undefined),
+    web: options.webAssets ?? (await loadWebAssets()),
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+  }
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.requests.inc({method: request.method, route, status: String(reply.statusCode)})
+    metrics.latency.observe({method: request.method, route}, reply.elapsedTime / 1000)
+  })
+  // Open comment streams would hold the shutdown until its timeout: end them first.
+  app.addHook('preClose', async () => feed.close())
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}`))
+  })
+
+  app.setErrorHandler((error, request, reply) => {
+    const response = toErrorResponse(error)
+    if (response.log === 'error') request.log.error({err: error}, 'unhandled error')
+    else if (response.log === 'warn') request.log.warn({err: error}, response.body.error.message)
+    return reply.code(response.status).headers(response.headers).send(response.body)
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      info: {title: 'livectl API', version: '1', description: 'Frames for players, comments (also as a live stream), videos and their media.'},
+    },
+  })
+  for (const schema of [schemas.errorSchema, schemas.frameSchema, schemas.commentSchema, schemas.videoSchema]) app.addSchema(schema)
+  await registerCors(app, context.cors, options.publicUrl)
+  await app.register(fastifySSE, {heartbeatInterval: context.heartbeatMs})
+
+  await app.register(frameRoutes, {context})
+  await app.register(commentRoutes, {context})
+  await app.register(videoRoutes, {context})
+  await app.register(mediaRoutes, {context, tokenSigning: options.tokenSigning})
+  await app.register(watchRoutes, {context})
+  await app.register(opsRoutes, {context})
+
+  return {app, metrics, context}
+}
