@@ -8,6 +8,7 @@ import {createHash} from 'node:crypto'
 import {copyFile, mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import path from 'node:path'
+import process from 'node:process'
 import {fileURLToPath} from 'node:url'
 import {brotliCompressSync, constants, gzipSync} from 'node:zlib'
 

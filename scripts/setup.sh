@@ -7,17 +7,25 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# System packages the pipeline and its tests need.
-packages=(ffmpeg)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# System packages the pipeline and its tests need: FFmpeg, and Chromium for the browser tests of the
+# watch page (LIVECTL_SETUP_BROWSER=0 leaves it out; those tests then skip, except under CI=true).
+updated=""
+install_missing() {
+  local flags="$1"; shift
+  local missing=()
+  for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    if [ -z "$updated" ]; then $SUDO apt-get update -qq; updated=1; fi
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $flags "${missing[@]}" >/dev/null
+  fi
+}
+install_missing --no-install-recommends ffmpeg
+# Chromium as measured in ../shared/FACTS.md: with its recommended packages.
+if [ "${LIVECTL_SETUP_BROWSER:-1}" != "0" ]; then install_missing "" chromium; fi
 
 # ffmpeg-static is optional: its binary download fails without internet and npm skips it.
 echo "setup: installing npm dependencies"

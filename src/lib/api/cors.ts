@@ -94,10 +94,13 @@ export async function registerCors(app: FastifyInstance, policy: CorsPolicy, pub
   })
 
   // A browser only withholds the answer from a refused page; the write itself would still happen.
+  // So a write from an origin not listed is refused here, and so is its preflight, saying why.
   app.addHook('onRequest', async (request) => {
-    if (READ_METHODS.has(request.method) || request.method === 'OPTIONS') return
+    const asked = request.headers['access-control-request-method']
+    const method = request.method === 'OPTIONS' ? (typeof asked === 'string' ? asked.toUpperCase() : 'OPTIONS') : request.method
+    if (READ_METHODS.has(method) || method === 'OPTIONS') return
     const origin = request.headers.origin
     if (!origin || isSameOrigin(origin, request.host, publicUrl) || policy.origins.has(origin)) return
-    throw new HttpError(403, 'forbidden', `Requests that write are not allowed from origin ${origin}`)
+    throw new HttpError(403, 'forbidden', `${method} from origin ${origin} is not allowed: only origins listed in --cors-origins may write (a * lets any origin read, never write)`)
   })
 }

@@ -67,6 +67,7 @@ export function renderWatchPage(options: WatchPageOptions): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(video.title)} · livectl</title>
 <link rel="stylesheet" href="${options.assetsPath}watch.css">
 <script type="module" src="${options.assetsPath}watch.js"></script>
@@ -83,6 +84,7 @@ export function renderWatchPage(options: WatchPageOptions): string {
         <select data-testid="quality-menu"><option value="auto">Auto</option></select>
       </label>
       <span class="rendition" data-testid="current-rendition" aria-live="polite"></span>
+      <span class="latency" data-testid="latency"${live ? '' : ' hidden'}></span>
     </div>
     <h1 class="title" data-testid="title">${escapeHtml(video.title)}</h1>
     <p class="status" data-testid="status" role="status"></p>
@@ -127,6 +129,7 @@ export function renderIndexPage(options: {videos: Video[]; next: string | null; 
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>Videos · livectl</title>
 <link rel="stylesheet" href="${options.assetsPath}watch.css">
 </head>

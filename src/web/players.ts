@@ -1,0 +1,186 @@
+/**
+ * One small interface over the three ways the page plays video: hls.js (wherever Media Source
+ * works, even where the browser also claims native HLS), dash.js (`?player=dash`), and the
+ * browser's own HLS (iOS Safari, where hls.js cannot run). The page caps every player at the
+ * device's rendition and the player's size; a viewer's choice in the quality menu is honoured
+ * within that cap.
+ */
+import type * as DashJs from 'dashjs'
+import type HlsJs from 'hls.js'
+
+import type {Rendition} from './device.js'
+import {shortSide} from './device.js'
+
+declare const Hls: typeof HlsJs
+declare const dashjs: typeof DashJs
+
+export type PlayerKind = 'hls.js' | 'dash.js' | 'native'
+
+export interface PlayerOptions {
+  video: HTMLVideoElement
+  url: string
+  /** The largest rendition the device may play (undefined: no device cap). */
+  cap?: Rendition
+  /** Player settings merged over livectl's (for embedders and the glass-to-glass benchmark). */
+  settings?: Record<string, unknown>
+  onError(message: string): void
+  /** The live stream ended (the playlist got its end tag). */
+  onEnded?(): void
+}
+
+export interface Player {
+  readonly kind: PlayerKind
+  /** Play this rendition only, or let the player adapt ('auto'). */
+  select(rendition: Rendition | 'auto'): void
+  /** Jump to the live edge. */
+  goLive(): void
+  /** Seconds behind the live edge, where the player knows. */
+  latencySeconds(): number | undefined
+  destroy(): void
+}
+
+/** Loads a player's script (served by livectl from the installed npm package) once. */
+const loaded = new Map<string, Promise<void>>()
+export function loadScript(src: string): Promise<void> {
+  let loading = loaded.get(src)
+  if (!loading) {
+    loading = new Promise<void>((resolve, reject) => {
+      const script = document.createElement('script')
+      script.src = src
+      script.onload = () => resolve()
+      script.onerror = () => reject(new Error(`Could not load ${src}`))
+      document.head.append(script)
+    })
+    loaded.set(src, loading)
+  }
+
+  return loading
+}
+
+const fits = (level: {width?: number; height?: number; bitrate?: number}, cap: Rendition | undefined) =>
+  !cap || shortSide(level) <= shortSide(cap)
+
+/** The level of a player that shows this rendition: same picture height and width. */
+function levelIndexOf(levels: ReadonlyArray<{width?: number; height?: number}>, rendition: Rendition): number {
+  return levels.findIndex((level) => level.height === rendition.height && Math.abs((level.width ?? 0) - (rendition.width ?? 0)) <= 2)
+}
+
+export function createHlsPlayer(options: PlayerOptions): Player {
+  const hls = new Hls({
+    // The player's size caps the rendition too: no 1080p into a 400-pixel-wide player.
+    capLevelToPlayerSize: true,
+    // The device cap is set once the levels are known, before the first segment is chosen.
+    autoStartLoad: false,
+    ...options.settings,
+  })
+  hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    let highest = -1
+    hls.levels.forEach((level, index) => {
+      if (fits(level, options.cap)) highest = Math.max(highest, index)
+    })
+    if (options.cap && highest >= 0) hls.autoLevelCapping = highest
+    hls.startLoad(-1)
+  })
+  let wasLive = false
+  hls.on(Hls.Events.LEVEL_UPDATED, (_event, data) => {
+    // A live playlist that gets its end tag turns into a finished one.
+    if (data.details.live) wasLive = true
+    else if (wasLive) options.onEnded?.()
+  })
+  hls.on(Hls.Events.ERROR, (_event, data) => {
+    if (!data.fatal) return
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+      hls.recoverMediaError()
+      return
+    }
+
+    options.onError(`Playback failed (hls.js: ${data.details})`)
+  })
+  hls.loadSource(options.url)
+  hls.attachMedia(options.video)
+
+  return {
+    kind: 'hls.js',
+    select(rendition) {
+      if (rendition === 'auto') {
+        hls.currentLevel = -1
+        return
+      }
+
+      const index = levelIndexOf(hls.levels, rendition)
+      if (index >= 0) hls.currentLevel = index
+    },
+    goLive() {
+      const edge = hls.liveSyncPosition
+      if (edge !== null && edge !== undefined) options.video.currentTime = edge
+    },
+    latencySeconds: () => (Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : undefined),
+    destroy: () => hls.destroy(),
+  }
+}
+
+export function createDashPlayer(options: PlayerOptions): Player {
+  const player = dashjs.MediaPlayer().create()
+  const events = dashjs.MediaPlayer.events
+  // Representations above the device cap are not there for dash.js at all.
+  if (options.cap) {
+    const cap = options.cap
+    player.registerCustomCapabilitiesFilter((representation: DashJs.Representation) => representation.mimeType?.startsWith('audio') === true || !representation.height || fits(representation, cap))
+  }
+
+  player.updateSettings({
+    streaming: {abr: {limitBitrateByPortal: true}},
+    ...options.settings,
+  })
+  player.on(events.ERROR, (event: {error?: {message?: string; code?: number}}) => {
+    options.onError(`Playback failed (dash.js: ${event.error?.message ?? event.error?.code ?? 'error'})`)
+  })
+  player.on(events.PLAYBACK_ERROR, (event: {error?: string}) => options.onError(`Playback failed (dash.js: ${event.error ?? 'media error'})`))
+  player.on(events.DYNAMIC_TO_STATIC, () => options.onEnded?.())
+  player.initialize(options.video, options.url, true)
+
+  const setAuto = (auto: boolean) => player.updateSettings({streaming: {abr: {autoSwitchBitrate: {video: auto}}}})
+  return {
+    kind: 'dash.js',
+    select(rendition) {
+      if (rendition === 'auto') {
+        setAuto(true)
+        return
+      }
+
+      const representations = player.getRepresentationsByType('video')
+      const index = levelIndexOf(representations, rendition)
+      const chosen = representations[index]
+      if (!chosen) return
+      setAuto(false)
+      player.setRepresentationForTypeById('video', chosen.id, true)
+    },
+    goLive: () => player.seekToOriginalLive(),
+    latencySeconds: () => {
+      const latency = player.isDynamic() ? player.getCurrentLiveLatency() : NaN
+      return Number.isFinite(latency) && latency > 0 ? latency : undefined
+    },
+    destroy: () => player.destroy(),
+  }
+}
+
+/** The browser's own HLS (iOS Safari): it picks renditions itself; the page only shows which one plays. */
+export function createNativePlayer(options: PlayerOptions): Player {
+  const {video} = options
+  const onError = () => options.onError(`Playback failed (${video.error?.message || `media error ${video.error?.code ?? ''}`})`)
+  video.addEventListener('error', onError)
+  video.src = options.url
+  return {
+    kind: 'native',
+    select: () => undefined,
+    goLive() {
+      if (video.seekable.length > 0) video.currentTime = video.seekable.end(video.seekable.length - 1)
+    },
+    latencySeconds: () => undefined,
+    destroy() {
+      video.removeEventListener('error', onError)
+      video.removeAttribute('src')
+      video.load()
+    },
+  }
+}
