@@ -13,14 +13,16 @@ export interface ServeResult {
 
 export default class Serve extends BaseCommand {
   static override aliases = ['serve-api']
-  static override summary = 'Run the HTTP API: frames for players, comments, videos, media, metrics.'
+  static override summary = 'Run the HTTP API and the pages viewers watch on: frames, comments (live), videos, media, metrics.'
   static override description =
-    'Serves GET /video/time, POST /comment, GET /video/comments, GET /videos, GET /videos/ID, the packaged media under /media/ID/FILE, ' +
-    'GET /healthz, GET /metrics (Prometheus) and GET /openapi.json until SIGINT/SIGTERM, then finishes in-flight requests and exits.'
+    'Serves the watch pages (GET /, GET /watch/ID), GET /video/time, POST /comment, GET /video/comments, GET /video/comments/stream (server-sent events), ' +
+    'GET /videos, GET /videos/ID, the packaged media under /media/ID/FILE, GET /healthz, GET /metrics (Prometheus) and GET /openapi.json ' +
+    'until SIGINT/SIGTERM, then finishes in-flight requests and exits.'
 
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --host 0.0.0.0 --port 8080 --db mysql://livectl:secret@db:3306/livectl --public-url https://video.example.com',
+    '<%= config.bin %> serve --cors-origins "*,https://app.example.com"',
   ]
 
   static override flags = {
@@ -33,6 +35,11 @@ export default class Serve extends BaseCommand {
     port: Flags.integer({description: 'Port to listen on (0 picks a free one).', env: 'LIVECTL_PORT', default: 8080, min: 0, max: 65_535}),
     'public-url': Flags.string({description: 'Base of the media URLs handed to players [default: from each request].', env: 'LIVECTL_PUBLIC_URL'}),
     'device-profiles': Flags.string({description: 'JSON file replacing the device profile table.', env: 'LIVECTL_DEVICE_PROFILES'}),
+    'cors-origins': Flags.string({
+      description: 'Origins whose pages may use the API and media: * (any may read), none, or a comma-separated list (those may also post comments; * never allows cross-origin posting).',
+      env: 'LIVECTL_CORS_ORIGINS',
+      default: '*',
+    }),
     'log-level': Flags.string({description: 'Request log level.', env: 'LIVECTL_LOG_LEVEL', default: 'warn', options: ['silent', 'error', 'warn', 'info', 'debug']}),
   }
 
@@ -57,6 +64,7 @@ export default class Serve extends BaseCommand {
       port: flags.port,
       publicUrl: flags['public-url'],
       deviceProfilesFile: flags['device-profiles'],
+      corsOrigins: flags['cors-origins'],
       logLevel: flags['log-level'] as 'warn',
     })
     // The first line on stderr says where it listens, also under --json (stdout then carries only the result).

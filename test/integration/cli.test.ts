@@ -4,8 +4,9 @@ import path from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {ROOT, runCli} from '../support/cli.js'
+import {ROOT, runCli, startCli} from '../support/cli.js'
 import {makeClip, makeTempDir} from '../support/media.js'
+import {waitFor} from '../support/wait.js'
 
 let work: {dir: string; cleanup: () => Promise<void>}
 
@@ -94,5 +95,28 @@ describe('livectl', () => {
     const show = await runCli(['videos', 'show', 'demo', '--json'], {env: {LIVECTL_DATA_DIR: dataDir}})
     expect(JSON.parse(show.stdout)).toMatchObject({id: 'demo', status: 'ready'})
     expect(await readdir(path.join(dataDir, 'packages', 'demo'))).toEqual(expect.arrayContaining(['master.m3u8', 'manifest.mpd', 'livectl-package.json']))
+    expect(demo.watchUrl).toBe('http://127.0.0.1:8080/watch/demo')
+  })
+
+  it('demo --serve ends with the whole system running: it prints the watch URL and serves it until SIGINT', async () => {
+    const dataDir = path.join(work.dir, 'served')
+    const run = startCli(['demo', '--serve', '--port', '0', '--duration', '2', '--size', '640x360', '--preset', 'ultrafast'], {env: {LIVECTL_DATA_DIR: dataDir}})
+    let stdout = ''
+    run.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    try {
+      await waitFor(() => /Watch it: +http:\/\/\S+\/watch\/demo\n/.test(stdout) || run.child.exitCode !== null, {what: 'the watch URL', timeoutMs: 90_000})
+      const watchUrl = /Watch it: +(http:\/\/\S+\/watch\/demo)\n/.exec(stdout)?.[1]
+      expect(watchUrl, stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/watch\/demo$/)
+      const page = await fetch(watchUrl as string)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('data-video-id="demo"')
+      const video = await (await fetch(new URL('/videos/demo', watchUrl))).json() as {status: string; hlsUrl: string}
+      expect(video.status).toBe('ready')
+      expect((await fetch(video.hlsUrl)).status).toBe(200)
+    } finally {
+      run.child.kill('SIGINT')
+    }
+
+    expect((await run.done).exitCode).toBe(0)
   })
 })

@@ -96,6 +96,7 @@ describe('catalog commands', () => {
     [['comment', 'talk'], /Nothing to post/],
     [['comment', 'nope', 'x', '--author', 'a'], /Unknown video "nope"/],
     [['comment', 'talk', '', '--author', 'a'], /data must be 1 to 5000/],
+    [['comment', 'talk', 'x', '--author', 'a', '--at', 'soon'], /--at must be a number of seconds/],
   ])('comment %j fails with a clear message and exit code 2', async (args, message) => {
     const result = await runCli([...args, '--data-dir', dataDir])
     expect(result.exitCode).toBe(2)
@@ -107,9 +108,9 @@ describe('serve', () => {
   it('serves the catalog over HTTP, and `comment --api` talks to it', async () => {
     const {run, url} = await startServe()
     try {
-      const posted = await runCli(['comment', 'talk', 'via the API', '--author', 'bob', '--api', url, '--json'])
+      const posted = await runCli(['comment', 'talk', 'via the API', '--author', 'bob', '--at', '3.5', '--api', url, '--json'])
       expect(posted.exitCode).toBe(0)
-      expect(JSON.parse(posted.stdout)).toMatchObject({data: 'via the API', author: 'bob'})
+      expect(JSON.parse(posted.stdout)).toMatchObject({data: 'via the API', author: 'bob', at: 3.5})
       const listed = JSON.parse((await runCli(['comment', 'talk', '--list', '--api', url, '--json'])).stdout)
       expect(listed.comments.map((comment: {data: string}) => comment.data)).toContain('via the API')
       const rejected = await runCli(['comment', 'nope', 'x', '--author', 'a', '--api', url])

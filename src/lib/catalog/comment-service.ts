@@ -53,10 +53,12 @@ export interface PostCommentOptions extends CommentTarget {
   data: string
   author: string
   id?: string
+  /** Seconds of media time the comment refers to. */
+  at?: number
 }
 
 export async function postCommentTo(options: PostCommentOptions): Promise<PostCommentResult> {
-  const input = {video_id: options.videoId, data: options.data, author: options.author, ...(options.id ? {id: options.id} : {})}
+  const input = {video_id: options.videoId, data: options.data, author: options.author, ...(options.id ? {id: options.id} : {}), ...(options.at === undefined ? {} : {at: options.at})}
   if (options.api) {
     const {status, body} = await callApi<Comment>('POST', apiUrl(options.api, 'comment'), input)
     return {comment: body, created: status === 201}
