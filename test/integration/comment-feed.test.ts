@@ -173,6 +173,19 @@ describe.each(backends.filter((backend) => backend.enabled))('comment feed on $n
     expect(feed.size).toBe(0)
   })
 
+  it('keeps a stream that starts just as the last other one leaves', async () => {
+    const feed = newFeed()
+    const leaving = recorder()
+    const joining = recorder()
+    const leave = await feed.subscribe('one', undefined, leaving.listener)
+    const joined = feed.subscribe('one', undefined, joining.listener)
+    leave()
+    await joined
+    await post('one', 'for the newcomer')
+    await feed.notify()
+    expect(joining.texts()).toEqual(['for the newcomer'])
+  })
+
   it('polls by itself for comments another process stored', async () => {
     const feed = new CommentFeed(catalog, {pollIntervalMs: 20})
     feeds.push(feed)

@@ -105,6 +105,8 @@ export class CommentFeed {
     const upto = await this.start()
     const subscriber: Subscriber = {videoId, listener, lastSeq: afterSeq ?? upto, pending: []}
     this.add(subscriber)
+    // The last stream may have left while this one was starting, and the feed went idle: resume from here.
+    this.watermark ??= upto
     try {
       let from = afterSeq ?? upto
       while (from < upto) {
