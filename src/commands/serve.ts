@@ -40,6 +40,13 @@ export default class Serve extends BaseCommand {
       env: 'LIVECTL_CORS_ORIGINS',
       default: '*',
     }),
+    'comment-poll-ms': Flags.integer({
+      description: 'How often open comment streams look in the catalog for comments posted through other replicas (comments posted through this server go out at once).',
+      env: 'LIVECTL_COMMENT_POLL_MS',
+      default: 100,
+      min: 10,
+      max: 10_000,
+    }),
     'log-level': Flags.string({description: 'Request log level.', env: 'LIVECTL_LOG_LEVEL', default: 'warn', options: ['silent', 'error', 'warn', 'info', 'debug']}),
   }
 
@@ -65,6 +72,7 @@ export default class Serve extends BaseCommand {
       publicUrl: flags['public-url'],
       deviceProfilesFile: flags['device-profiles'],
       corsOrigins: flags['cors-origins'],
+      commentPollMs: flags['comment-poll-ms'],
       logLevel: flags['log-level'] as 'warn',
     })
     // The first line on stderr says where it listens, also under --json (stdout then carries only the result).

@@ -1,0 +1,135 @@
+/**
+ * What the live benchmarks share: the pushed clip with its frame-number barcode, the push, the
+ * stream key, process helpers. bench/live.mjs (glass to publish) and bench/live-glass.mjs (glass
+ * to glass, in a real player) both use them.
+ */
+import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {rename} from 'node:fs/promises'
+import path from 'node:path'
+import {performance} from 'node:perf_hooks'
+import process from 'node:process'
+import {clearTimeout, setTimeout} from 'node:timers'
+import {fileURLToPath, pathToFileURL, URL} from 'node:url'
+
+import {capture, runMeasured} from './support.mjs'
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
+export const WORK_DIR = path.join('.bench-work', 'live')
+export const FRAME_RATE = 30
+/** The frame-number barcode: 16 bits, each drawn as a block followed by its complement. */
+export const BLOCKS = 32
+export const BITS = BLOCKS / 2
+/** Barcode strip height as a fraction of the picture height (32 px at 720p, 48 px at 1080p); it is read from the top 4 %. */
+export const STRIP_FRACTION = 32 / 720
+export const READ_FRACTION = 0.04
+
+export async function importDist(modulePath) {
+  const file = path.join(REPO_ROOT, 'dist', modulePath)
+  if (!existsSync(file)) throw new Error(`${path.relative(REPO_ROOT, file)} is missing: run \`npm run build\` first (or \`npm run bench:live\`).`)
+  return import(pathToFileURL(file).href)
+}
+
+export const now = () => performance.now() / 1000
+
+export function clipArgs({width, height, seconds, videoKbps, output}) {
+  const stripHeight = Math.round((height * STRIP_FRACTION) / 2) * 2
+  const block = `floor(X*${BLOCKS}/W)`
+  const bit = `mod(floor(N/pow(2,floor(${block}/2))),2)`
+  // Even blocks show the bit, odd blocks its complement.
+  const luma = `255*abs(${bit}-mod(${block},2))`
+  return [
+    '-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-nostats',
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${FRAME_RATE}:duration=${seconds}`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+    '-filter_complex',
+    `color=c=black:size=${width}x${stripHeight}:rate=${FRAME_RATE}:duration=${seconds},format=gray,geq=lum='${luma}'[strip];` +
+      '[0:v][strip]overlay=0:0:shortest=1,format=yuv420p[v]',
+    '-map', '[v]', '-map', '1:a',
+    // A broadcaster's settings: High profile, CABAC, constant bitrate, 1 s GOPs (so a copy-only packager can cut 1 s segments), no B-frames.
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-bf', '0',
+    '-g', String(FRAME_RATE), '-keyint_min', String(FRAME_RATE), '-sc_threshold', '0',
+    '-b:v', `${videoKbps}k`, '-maxrate', `${videoKbps}k`, '-bufsize', `${videoKbps}k`,
+    '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
+    '-movflags', '+faststart', output,
+  ]
+}
+
+export async function ensureClip(ffmpeg, spec, env) {
+  const name = `push-${spec.height}p${FRAME_RATE}-${spec.seconds}s.mp4`
+  const clip = path.join(WORK_DIR, name)
+  if (existsSync(path.join(REPO_ROOT, clip))) return clip
+  const partial = path.join(WORK_DIR, `.partial-${process.pid}-${name}`)
+  process.stdout.write(`Generating ${clip} ...`)
+  const {wallSeconds} = await runMeasured([{file: ffmpeg, args: clipArgs({...spec, output: partial})}], {cwd: REPO_ROOT, env})
+  await rename(path.join(REPO_ROOT, partial), path.join(REPO_ROOT, clip))
+  process.stdout.write(` ${wallSeconds.toFixed(1)} s\n`)
+  return clip
+}
+
+export function decodeBarcode(bytes) {
+  if (!bytes || bytes.length < BLOCKS) return undefined
+  let value = 0
+  for (let bit = 0; bit < BITS; bit += 1) {
+    const shown = bytes[2 * bit] > 128
+    const complement = bytes[2 * bit + 1] > 128
+    if (shown === complement) return undefined
+    if (shown) value += 2 ** bit
+  }
+
+  return value
+}
+
+/** Spawns ffmpeg; parses `-progress pipe:1` into {wall, media} samples when the args ask for it. */
+export function startFfmpeg(ffmpeg, args, createProgressParser, {cwd, env}) {
+  const child = spawn(ffmpeg, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const samples = []
+  let stderr = ''
+  let pending = ''
+  const parse = createProgressParser((progress) => {
+    if (progress.outTimeSeconds !== undefined) samples.push({wall: now(), media: progress.outTimeSeconds})
+  })
+  child.stdout.on('data', (chunk) => {
+    pending += chunk
+    const lines = pending.split('\n')
+    pending = lines.pop()
+    for (const line of lines) parse(line)
+  })
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000)
+  })
+  const exited = new Promise((resolve) => {
+    child.on('error', (error) => resolve({code: -1, signal: null, error}))
+    child.on('close', (code, signal) => resolve({code, signal, at: now()}))
+  })
+  return {child, samples, exited, stderr: () => stderr}
+}
+
+export async function stopProcess(handle, signal = 'SIGINT', graceMs = 3000) {
+  if (handle.child.exitCode !== null || handle.child.signalCode !== null) return handle.exited
+  handle.child.kill(signal)
+  let timer
+  const late = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('late'), graceMs)
+  })
+  const first = await Promise.race([handle.exited, late])
+  clearTimeout(timer)
+  if (first !== 'late') return first
+  handle.child.kill('SIGKILL')
+  return {...(await handle.exited), killed: true}
+}
+
+export function percentile(values, fraction) {
+  if (values.length === 0) return undefined
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]
+}
+
+export function pushArgs(clip, url) {
+  return ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1', '-stats_period', '0.1', '-re', '-i', clip, '-c', 'copy', '-f', 'flv', url]
+}
+
+export async function createKey(dataDir, env) {
+  const output = await capture(process.execPath, ['bin/run.js', 'keys', 'create', 'bench-live', '--data-dir', dataDir, '--json'], {cwd: REPO_ROOT, env})
+  return JSON.parse(output).key
+}
