@@ -74,11 +74,16 @@ export function createHlsPlayer(options: PlayerOptions): Player {
     ...options.settings,
   })
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
-    let highest = -1
-    hls.levels.forEach((level, index) => {
-      if (fits(level, options.cap)) highest = Math.max(highest, index)
-    })
-    if (options.cap && highest >= 0) hls.autoLevelCapping = highest
+    // Levels above the device cap are removed, not capped: hls.js's own player-size capping
+    // rewrites autoLevelCapping whenever the player's size changes, and would lift a cap set there.
+    const cap = options.cap
+    if (cap) {
+      for (let index = hls.levels.length - 1; index >= 0 && hls.levels.length > 1; index--) {
+        const level = hls.levels[index]
+        if (level && !fits(level, cap)) hls.removeLevel(index)
+      }
+    }
+
     hls.startLoad(-1)
   })
   let wasLive = false

@@ -124,24 +124,26 @@ describe.runIf(runBrowserSuites)('watch page in Chromium', () => {
     })
   }
 
-  it('on a phone-sized touch screen starts at or below 480p and never fetches 720p', async () => {
-    const top = manifest.renditions.find((rendition) => rendition.name === '720p')
-    expect(top).toBeDefined()
-    const page = await newPage(PHONE)
-    const requested: string[] = []
-    page.on('request', (request) => requested.push(new URL(request.url()).pathname.split('/').at(-1) as string))
-    await page.goto(`${server.url}/watch/talk`)
-    await expectPlays(page, 4)
-    expect(await page.evaluate(() => document.body.dataset.deviceProfile)).toBe('mobile')
-    const heights = await page.evaluate(() => (window as unknown as {livectlTest: {heights: number[]}}).livectlTest.heights)
-    expect(heights.length).toBeGreaterThan(0)
-    expect(Math.max(...heights)).toBeLessThanOrEqual(480)
-    const topFiles = new Set([top?.playlist, top?.init.file, ...(top?.segments ?? []).map((segment) => segment.file)])
-    expect(requested.filter((file) => topFiles.has(file))).toEqual([])
-    // The menu still shows the whole ladder, with what this device may not play disabled.
-    const options = await page.locator('[data-testid="quality-menu"] option').evaluateAll((elements) => elements.map((option) => [(option as HTMLOptionElement).value, (option as HTMLOptionElement).disabled]))
-    expect(options).toEqual([['auto', false], ['720p', true], ['480p', false], ['144p', false]])
-  })
+  for (const player of ['hls', 'dash']) {
+    it(`on a phone-sized touch screen starts at or below 480p and never fetches 720p (${player})`, async () => {
+      const top = manifest.renditions.find((rendition) => rendition.name === '720p')
+      expect(top).toBeDefined()
+      const page = await newPage(PHONE)
+      const requested: string[] = []
+      page.on('request', (request) => requested.push(new URL(request.url()).pathname.split('/').at(-1) as string))
+      await page.goto(`${server.url}/watch/talk?player=${player}`)
+      await expectPlays(page, 4)
+      expect(await page.evaluate(() => document.body.dataset.deviceProfile)).toBe('mobile')
+      const heights = await page.evaluate(() => (window as unknown as {livectlTest: {heights: number[]}}).livectlTest.heights)
+      expect(heights.length).toBeGreaterThan(0)
+      expect(Math.max(...heights)).toBeLessThanOrEqual(480)
+      const topFiles = new Set([top?.playlist, top?.init.file, ...(top?.segments ?? []).map((segment) => segment.file)])
+      expect(requested.filter((file) => topFiles.has(file))).toEqual([])
+      // The menu still shows the whole ladder, with what this device may not play disabled.
+      const options = await page.locator('[data-testid="quality-menu"] option').evaluateAll((elements) => elements.map((option) => [(option as HTMLOptionElement).value, (option as HTMLOptionElement).disabled]))
+      expect(options).toEqual([['auto', false], ['720p', true], ['480p', false], ['144p', false]])
+    })
+  }
 
   it('shows a comment posted in one page in another open page, without a reload', async () => {
     const writer = await newPage()
