@@ -2,7 +2,7 @@
  * Load generator for bench/comments.mjs, in its own process: opens N server-sent-event streams to
  * one URL and records, for every event id, when it arrived on each stream (epoch ms, from this
  * process's high-resolution clock). Prints "ready N" once every stream is open; on "report" on
- * stdin prints {arrivals: {id: [ms, ...]}, errors} as one JSON line and exits.
+ * stdin prints {arrivals: {id: [ms, ...]}, errors, repeated} as one JSON line and exits.
  *
  *   node bench/comment-listeners.mjs URL COUNT
  */
@@ -16,6 +16,8 @@ const agent = new http.Agent({keepAlive: false, maxSockets: Number.POSITIVE_INFI
 const arrivals = new Map()
 let open = 0
 let errors = 0
+/** An event id a stream was given twice. */
+let repeated = 0
 const requests = []
 
 function record(id) {
@@ -36,6 +38,7 @@ for (let index = 0; index < count; index++) {
     response.setEncoding('utf8')
     let buffer = ''
     let opened = false
+    const seen = new Set()
     response.on('data', (chunk) => {
       if (!opened) {
         opened = true
@@ -49,7 +52,10 @@ for (let index = 0; index < count; index++) {
         const event = buffer.slice(0, end)
         buffer = buffer.slice(end + 2)
         const id = /^id: ?(.*)$/m.exec(event)?.[1]
-        if (id !== undefined && /^event: ?comment$/m.test(event)) record(id)
+        if (id === undefined || !/^event: ?comment$/m.test(event)) continue
+        if (seen.has(id)) repeated++
+        seen.add(id)
+        record(id)
       }
     })
     response.on('error', () => errors++)
@@ -62,5 +68,5 @@ process.stdin.setEncoding('utf8')
 process.stdin.on('data', (text) => {
   if (!text.includes('report')) return
   for (const request of requests) request.destroy()
-  process.stdout.write(`${JSON.stringify({arrivals: Object.fromEntries(arrivals), errors, open})}\n`, () => process.exit(0))
+  process.stdout.write(`${JSON.stringify({arrivals: Object.fromEntries(arrivals), errors, repeated, open})}\n`, () => process.exit(0))
 })

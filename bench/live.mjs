@@ -89,6 +89,7 @@ function parseOptions() {
       keep: {type: 'boolean', default: false},
       'render-only': {type: 'boolean', default: false},
       glass: {type: 'boolean', default: false},
+      'glass-rounds': {type: 'string', default: '2'},
       'skip-glass': {type: 'boolean', default: false},
       help: {type: 'boolean', short: 'h', default: false},
     },
@@ -109,7 +110,7 @@ function parseOptions() {
   }
 
   if (segments.some((value) => !Number.isInteger(value) || value < 1 || value > 10)) throw new Error(`--segments must list whole seconds from 1 to 10 (got ${values.segments})`)
-  return {pushSeconds, rungSeconds, segments, skipRungs: values['skip-rungs'], skipSamePush: values['skip-same-push'], keep: values.keep, renderOnly: values['render-only'], glass: values.glass, skipGlass: values['skip-glass']}
+  return {pushSeconds, rungSeconds, segments, skipRungs: values['skip-rungs'], skipSamePush: values['skip-same-push'], keep: values.keep, renderOnly: values['render-only'], glass: values.glass, skipGlass: values['skip-glass'], glassRounds: Number(values['glass-rounds'])}
 }
 
 // ---------------------------------------------------------------------------------------------

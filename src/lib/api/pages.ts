@@ -43,6 +43,20 @@ export interface WatchPageOptions {
   device?: string
 }
 
+/** The document up to <body>: the title (escaped), the stylesheet, and the page's script when it has one. */
+function documentHead(options: {title: string; assetsPath: string; script?: string}): string {
+  const script = options.script ? `\n<script type="module" src="${options.assetsPath}${options.script}"></script>` : ''
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(options.title)} · livectl</title>
+<link rel="stylesheet" href="${options.assetsPath}watch.css">${script}
+</head>`
+}
+
 /** Data attributes the page's script reads its settings from (no inline script). */
 function dataAttributes(values: Record<string, string | undefined>): string {
   return Object.entries(values)
@@ -62,16 +76,7 @@ export function renderWatchPage(options: WatchPageOptions): string {
     'hls-script': `${options.assetsPath}${options.vendor.hls}`,
     'dash-script': `${options.assetsPath}${options.vendor.dash}`,
   })
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>${escapeHtml(video.title)} · livectl</title>
-<link rel="stylesheet" href="${options.assetsPath}watch.css">
-<script type="module" src="${options.assetsPath}watch.js"></script>
-</head>
+  return `${documentHead({title: video.title, assetsPath: options.assetsPath, script: 'watch.js'})}
 <body class="watch"${attributes}>
 <header class="top"><a href="/" class="home">livectl</a></header>
 <main class="layout">
@@ -124,15 +129,7 @@ export function renderIndexPage(options: {videos: Video[]; next: string | null; 
     return `    <li data-video-id="${escapeHtml(video.id)}"><a href="/watch/${encodeURIComponent(video.id)}">${escapeHtml(video.title)}</a>${badge}${duration}</li>`
   })
   const more = options.next ? `\n  <p><a href="/?after=${encodeURIComponent(options.next)}">More videos</a></p>` : ''
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>Videos · livectl</title>
-<link rel="stylesheet" href="${options.assetsPath}watch.css">
-</head>
+  return `${documentHead({title: 'Videos', assetsPath: options.assetsPath})}
 <body class="index">
 <header class="top"><a href="/" class="home">livectl</a></header>
 <main class="videos">

@@ -3,8 +3,11 @@
  * duplicate, even under concurrent posts), cursor pagination in server order, and the reads the
  * live comment feed makes (everything after a cursor, for all videos or one).
  */
+import type {Selectable} from 'kysely'
+
 import {UserError} from '../errors.js'
 import type {Catalog} from './connection.js'
+import type {CommentsTable} from './schema.js'
 import {assertValidId, isValidId, newId} from './ids.js'
 import {VideoNotFoundError} from './videos.js'
 
@@ -76,15 +79,7 @@ export function decodeCursor(cursor: string): number {
 const COLUMNS = ['seq', 'id', 'video_id', 'author', 'data', 'at_seconds', 'created_at'] as const
 
 /** A comments row as the queries below select it. */
-export interface CommentRow {
-  seq: number
-  id: string
-  video_id: string
-  author: string
-  data: string
-  at_seconds: number | null
-  created_at: string
-}
+export type CommentRow = Selectable<CommentsTable>
 
 export function toComment(row: CommentRow): Comment {
   return {
