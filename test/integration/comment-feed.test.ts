@@ -133,6 +133,50 @@ describe.each(backends.filter((backend) => backend.enabled))('comment feed on $n
     expect(seen.texts()).toEqual(['after the gap'])
   })
 
+  it('gives a catch-up in order even when a live comment arrives while it is being read', async () => {
+    const {comment: anchor} = await post('two', 'catch-up anchor')
+    for (let index = 1; index <= 4; index += 1) await post('two', `catch-up ${index}`)
+    // A catch-up of one row per query leaves room for the live comment to arrive between them.
+    const feed = newFeed({batchSize: 1})
+    const other = recorder()
+    await feed.subscribe('two', undefined, other.listener)
+    const seen = recorder()
+    const subscribing = feed.subscribe('two', decodeCursor(anchor.cursor), seen.listener)
+    await post('two', 'live during the catch-up')
+    await feed.notify()
+    await subscribing
+    await feed.notify()
+    expect(other.texts()).toEqual(['live during the catch-up'])
+    expect(seen.texts()).toEqual(['catch-up 1', 'catch-up 2', 'catch-up 3', 'catch-up 4', 'live during the catch-up'])
+  })
+
+  it('lets comments behind gaps seen in the same read share one deadline', async () => {
+    let now = 5_000_000
+    const feed = newFeed({gapTimeoutMs: 2000, now: () => now})
+    const seen = recorder()
+    await feed.subscribe('one', undefined, seen.listener)
+    const latest = await latestCommentSeq(catalog)
+    for (const offset of [2, 4]) {
+      await catalog.db.insertInto('comments').values({seq: latest + offset, id: `gaps-${latest}-${offset}`, video_id: 'one', author: 'a', data: `behind gap ${offset}`, at_seconds: null, created_at: new Date().toISOString()}).execute()
+    }
+
+    await feed.notify()
+    expect(seen.texts()).toEqual([])
+    now += 2001
+    await feed.notify()
+    expect(seen.texts()).toEqual(['behind gap 2', 'behind gap 4'])
+  })
+
+  it('ends a stream that was still starting when the feed closed', async () => {
+    const feed = newFeed()
+    const late = recorder()
+    const subscribing = feed.subscribe('one', undefined, late.listener)
+    feed.close()
+    await subscribing
+    expect(late.ended).toBe(true)
+    expect(feed.size).toBe(0)
+  })
+
   it.runIf(backend.mysql)('waits for a comment whose insert has not committed yet, then gives both in order', async () => {
     const feed = newFeed()
     const seen = recorder()

@@ -10,8 +10,12 @@
  *
  * Gaps: MySQL hands out auto-increment numbers before commit, so seq 11 can become visible before
  * seq 10. Delivering 11 first would let a client's cursor skip 10 for good; the feed therefore
- * holds everything after a missing number until it appears, or until `gapTimeoutMs` says it never
- * will (a failed insert also spends a number). SQLite writes one at a time and leaves no such gaps.
+ * holds a comment that has a missing number below it until that number appears, or until the
+ * comment has been visible for `gapTimeoutMs` (a failed insert also spends a number for good).
+ * Comments seen in the same read share that deadline, so gaps never add up. A comment whose
+ * insert takes longer than that to commit is then behind the streams' cursors: it is in the
+ * catalog and the comment list, but live streams do not get it. SQLite writes one at a time and
+ * leaves no such gaps.
  */
 import type {Catalog} from './connection.js'
 import {type Comment, type CommentRow, commentsAfter, latestCommentSeq, toComment, videoCommentsBetween} from './comments.js'
@@ -74,7 +78,8 @@ export class CommentFeed {
   /** Every comment with seq <= watermark has been dispatched (or given up on). Unset while idle. */
   private watermark: number | undefined
   private starting: Promise<number> | undefined
-  private gap: {seq: number; since: number} | undefined
+  /** When each comment held back behind a gap was first seen. */
+  private readonly heldSince = new Map<number, number>()
   private loop: Promise<void> | undefined
   private pollAgain = false
   private timer: NodeJS.Timeout | undefined
@@ -102,16 +107,31 @@ export class CommentFeed {
    */
   async subscribe(videoId: string, afterSeq: number | undefined, listener: FeedListener): Promise<() => void> {
     if (this.closed) throw new Error('the comment feed is closed')
-    const upto = await this.start()
+    const started = await this.start()
+    if (this.closed) {
+      // Closed while this one was starting: it ends like every other stream.
+      listener.onEnd()
+      return () => undefined
+    }
+
+    // Taken in the same step as joining: everything up to here has been dispatched (to others),
+    // everything after it reaches this subscriber live.
+    const upto = this.watermark ?? started
     const subscriber: Subscriber = {videoId, listener, lastSeq: afterSeq ?? upto, pending: []}
     this.add(subscriber)
     // The last stream may have left while this one was starting, and the feed went idle: resume from here.
     this.watermark ??= upto
+    const unsubscribe = () => this.remove(subscriber)
     try {
+      // The catch-up goes to the listener as it is read, in order; live events wait in `pending`.
       let from = afterSeq ?? upto
-      while (from < upto) {
+      while (from < upto && this.isSubscribed(subscriber)) {
         const rows = await videoCommentsBetween(this.catalog, videoId, from, upto, this.batchSize)
-        for (const row of rows) this.give(subscriber, toEvent(row))
+        for (const row of rows) {
+          if (!this.isSubscribed(subscriber)) break
+          this.emit(subscriber, toEvent(row))
+        }
+
         if (rows.length < this.batchSize) break
         from = Number(rows.at(-1)?.seq)
       }
@@ -124,7 +144,7 @@ export class CommentFeed {
     subscriber.pending = undefined
     for (const event of pending) this.give(subscriber, event)
     this.schedule()
-    return () => this.remove(subscriber)
+    return unsubscribe
   }
 
   /** A comment was stored by this process: look now instead of at the next tick. Resolves when that look is done. */
@@ -174,16 +194,21 @@ export class CommentFeed {
       clearTimeout(this.timer)
       this.timer = undefined
       this.watermark = undefined
-      this.gap = undefined
+      this.heldSince.clear()
     }
   }
 
-  private give(subscriber: Subscriber, event: FeedEvent): void {
-    if (subscriber.pending) {
-      subscriber.pending.push(event)
-      return
-    }
+  private isSubscribed(subscriber: Subscriber): boolean {
+    return this.byVideo.get(subscriber.videoId)?.has(subscriber) ?? false
+  }
 
+  /** A live event: held while the subscriber's catch-up is still being sent, else handed on. */
+  private give(subscriber: Subscriber, event: FeedEvent): void {
+    if (subscriber.pending) subscriber.pending.push(event)
+    else this.emit(subscriber, event)
+  }
+
+  private emit(subscriber: Subscriber, event: FeedEvent): void {
     if (event.seq <= subscriber.lastSeq) return
     subscriber.lastSeq = event.seq
     subscriber.listener.onComment(event)
@@ -201,14 +226,16 @@ export class CommentFeed {
   private poll(): Promise<void> {
     if (this.loop) {
       this.pollAgain = true
-      return this.loop
+      // The running loop reads again if it sees the request; if it had already finished, it starts a new one.
+      return this.loop.then(() => this.loop)
     }
 
     clearTimeout(this.timer)
     this.timer = undefined
     this.loop = this.readUntilCurrent().finally(() => {
       this.loop = undefined
-      this.schedule()
+      if (this.pollAgain && !this.closed && this.subscribers > 0) void this.poll()
+      else this.schedule()
     })
     return this.loop
   }
@@ -230,17 +257,14 @@ export class CommentFeed {
     const rows = await commentsAfter(this.catalog, from, this.batchSize)
     // The feed went idle (and may have restarted) while the query ran: this answer is stale.
     if (this.watermark !== from) return false
+    const now = this.now()
+    // Every comment read is dated when first seen, so those behind one gap share its deadline.
+    for (const row of rows) if (!this.heldSince.has(Number(row.seq))) this.heldSince.set(Number(row.seq), now)
     for (const row of rows) {
       const seq = Number(row.seq)
-      const expected: number = (this.watermark ?? 0) + 1
-      if (seq !== expected) {
-        const now = this.now()
-        const gap = this.gap?.seq === expected ? this.gap : {seq: expected, since: now}
-        this.gap = gap
-        if (now - gap.since < this.gapTimeoutMs) return false
-      }
-
-      this.gap = undefined
+      // A number below this one is missing: wait for it, but only so long after first seeing this one.
+      if (seq !== (this.watermark ?? 0) + 1 && now - (this.heldSince.get(seq) ?? now) < this.gapTimeoutMs) return false
+      this.heldSince.delete(seq)
       this.watermark = seq
       this.dispatch(toEvent(row))
     }
