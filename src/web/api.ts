@@ -66,7 +66,7 @@ export async function deviceRendition(videoId: string, device: string): Promise<
 }
 
 /** Every comment of a video, oldest first, and the cursor of the last one. */
-export async function listAllComments(videoId: string, maxPages = 25): Promise<{comments: Comment[]; last?: string}> {
+export async function listAllComments(videoId: string, maxPages: number): Promise<{comments: Comment[]; last?: string}> {
   const comments: Comment[] = []
   let after: string | null = null
   for (let page = 0; page < maxPages; page++) {

@@ -28,6 +28,11 @@ export interface CommentsOptions {
 }
 
 const AUTHOR_KEY = 'livectl.author'
+/** Backoff of our own reconnects, when EventSource gives up (a 503 while the catalog is away). */
+const RETRY_MIN_MS = 2000
+const RETRY_MAX_MS = 30_000
+/** At most this many comments are loaded with the page (oldest first); later ones arrive by the stream. */
+const MAX_PAGES = 50
 
 /** A client id for idempotent posting (crypto.randomUUID needs a secure context; this does not). */
 function newCommentId(): string {
@@ -38,8 +43,16 @@ function newCommentId(): string {
 export class CommentsPanel {
   private readonly entries = new Map<string, Entry>()
   private source: EventSource | undefined
-  /** The id of a post that failed, reused while the text stays the same: a retry never doubles it. */
-  private pending: {id: string; text: string} | undefined
+  /**
+   * A post that failed, resent exactly as it was (id, author, moment) while the text stays the
+   * same: if the first try was stored and only its answer lost, the retry gets it back, never a
+   * duplicate and never a conflict.
+   */
+  private pending: {id: string; author: string; data: string; at: number | null} | undefined
+  /** The cursor of the newest comment this page has: where a new connection resumes. */
+  private lastCursor: string | undefined
+  private loaded = false
+  private retryMs = RETRY_MIN_MS
 
   constructor(private readonly options: CommentsOptions) {
     try {
@@ -54,11 +67,13 @@ export class CommentsPanel {
     })
   }
 
-  async start(): Promise<void> {
-    const {comments, last} = await listAllComments(this.options.videoId)
-    for (const comment of comments) this.add(comment, false)
-    this.render()
-    this.connect(last)
+  /**
+   * Opens the stream first and loads what is stored once it is open: every comment posted before
+   * the stream opened is in the list, every one after it comes by the stream (duplicates are
+   * dropped by id), so nothing posted in between is lost, not even on a video with no comments yet.
+   */
+  start(): void {
+    this.connect()
   }
 
   /** Call when the playhead moves: comments are revealed (or hidden again after a seek back). */
@@ -91,6 +106,7 @@ export class CommentsPanel {
 
   close(): void {
     this.source?.close()
+    this.source = undefined
   }
 
   private add(comment: Comment, fresh: boolean): void {
@@ -98,15 +114,47 @@ export class CommentsPanel {
     this.entries.set(comment.id, {comment, fresh})
   }
 
-  private connect(after: string | undefined): void {
+  private async loadAll(): Promise<void> {
+    const {comments, last} = await listAllComments(this.options.videoId, MAX_PAGES)
+    for (const comment of comments) this.add(comment, false)
+    this.lastCursor ??= last
+    this.loaded = true
+    this.render()
+  }
+
+  private connect(): void {
     const query = new URLSearchParams({video_id: this.options.videoId})
-    if (after) query.set('after', after)
-    // EventSource reconnects by itself and sends the last event id: the server resumes from there.
-    this.source = new EventSource(`/video/comments/stream?${query}`)
-    this.source.addEventListener('comment', (event) => {
-      this.add(JSON.parse((event as MessageEvent<string>).data) as Comment, true)
+    if (this.lastCursor) query.set('after', this.lastCursor)
+    const source = new EventSource(`/video/comments/stream?${query}`)
+    this.source = source
+    source.addEventListener('open', () => {
+      this.retryMs = RETRY_MIN_MS
+      // Without a cursor this stream started from now: what came before it is in the list.
+      if (!this.loaded || !this.lastCursor) {
+        this.loadAll().catch((error: unknown) => this.showError(`Comments are unavailable: ${(error as Error).message}`))
+      }
+    })
+    source.addEventListener('comment', (event) => {
+      const message = event as MessageEvent<string>
+      this.lastCursor = message.lastEventId || this.lastCursor
+      this.add(JSON.parse(message.data) as Comment, true)
       this.render()
     })
+    // Reconnects are ours, not EventSource's: it would reuse the first URL (no cursor if the page
+    // had none yet), and it gives up for good on an answer that is not an event stream (a 503).
+    source.addEventListener('error', () => {
+      source.close()
+      const delay = this.retryMs
+      this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2)
+      setTimeout(() => {
+        if (this.source === source) this.connect()
+      }, delay)
+    })
+  }
+
+  private showError(message: string): void {
+    this.options.error.textContent = message
+    this.options.error.hidden = false
   }
 
   private renderComment(comment: Comment): HTMLLIElement {
@@ -139,18 +187,15 @@ export class CommentsPanel {
     const data = text.value.trim()
     const name = author.value.trim()
     if (!data || !name) return
-    if (this.pending?.text !== data) this.pending = {id: newCommentId(), text: data}
+    if (this.pending?.data !== data || this.pending.author !== name) {
+      const playhead = this.options.playheadSeconds()
+      this.pending = {id: newCommentId(), author: name, data, at: Number.isFinite(playhead) ? Math.round(playhead * 1000) / 1000 : null}
+    }
+
     submit.disabled = true
     error.hidden = true
     try {
-      const playhead = this.options.playheadSeconds()
-      const comment = await postComment({
-        id: this.pending.id,
-        video_id: this.options.videoId,
-        author: name,
-        data,
-        at: Number.isFinite(playhead) ? Math.round(playhead * 1000) / 1000 : null,
-      })
+      const comment = await postComment({...this.pending, video_id: this.options.videoId})
       this.pending = undefined
       text.value = ''
       try {
@@ -162,8 +207,7 @@ export class CommentsPanel {
       this.add(comment, true)
       this.render()
     } catch (caught) {
-      error.textContent = caught instanceof ApiError ? caught.message : 'Could not post the comment: check the connection and try again.'
-      error.hidden = false
+      this.showError(caught instanceof ApiError ? caught.message : 'Could not post the comment: check the connection and try again.')
     } finally {
       submit.disabled = false
     }

@@ -155,9 +155,5 @@ const comments = new CommentsPanel({
   },
 })
 for (const event of ['timeupdate', 'seeked']) video.addEventListener(event, () => comments.render())
-comments.start().catch((error: unknown) => {
-  const message = byTestId<HTMLElement>('comment-error')
-  message.textContent = `Comments are unavailable: ${(error as Error).message}`
-  message.hidden = false
-})
+comments.start()
 startPlayer().catch((error: unknown) => showError((error as Error).message))

@@ -153,6 +153,21 @@ describe('GET /video/comments/stream', () => {
     expect((await bad.json()).error.code).toBe('bad_request')
   })
 
+  it('forgets streams whose clients leave at any moment, even while the stream is starting', async () => {
+    const gauge = async () => Number(/^livectl_comment_streams_open (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1])
+    const before = await gauge()
+    const leaving = Array.from({length: 20}, async (_, index) => {
+      const controller = new AbortController()
+      const response = fetch(`${base}/video/comments/stream?video_id=clip&after=${encodeURIComponent(Buffer.from('c0').toString('base64url'))}`, {signal: controller.signal})
+      // Leave after a different number of turns of the event loop each time: before, during and after the catch-up.
+      for (let turn = 0; turn < index; turn += 1) await new Promise((resolve) => setImmediate(resolve))
+      controller.abort()
+      await response.then((opened) => opened.body?.cancel(), () => undefined)
+    })
+    await Promise.all(leaving)
+    await waitFor(async () => (await gauge()) === before, {what: 'every stream to be forgotten'})
+  })
+
   it('counts open streams in /metrics, and a server that stops ends its streams', async () => {
     const other = await startApiServer({dataDir, host: '127.0.0.1', port: 0})
     const open = await stream('video_id=clip', {}, other.url)

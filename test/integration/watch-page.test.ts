@@ -15,6 +15,7 @@ import type {Browser, BrowserContext, BrowserContextOptions, Page} from 'playwri
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startApiServer, type RunningServer} from '../../src/lib/api/serve.js'
+import {postComment} from '../../src/lib/catalog/comments.js'
 import {openCatalog} from '../../src/lib/catalog/connection.js'
 import {createStreamKey} from '../../src/lib/ingest/keys.js'
 import {type RunningIngest, startIngestServer} from '../../src/lib/ingest/server.js'
@@ -160,6 +161,31 @@ describe.runIf(runBrowserSuites)('watch page in Chromium', () => {
     expect(await item.locator('.author').textContent()).toBe('ada')
     await writer.locator('[data-testid="comment-list"] > [data-comment-id]', {hasText: 'Live from the other tab'}).waitFor()
     expect(await writer.locator('[data-testid="comment-text"]').inputValue()).toBe('')
+  })
+
+  it('keeps its comments live across a server restart, with nothing posted meanwhile lost', async () => {
+    const first = await startApiServer({dataDir, host: '127.0.0.1', port: 0})
+    const port = new URL(first.url).port
+    const page = await newPage()
+    await page.goto(`${first.url}/watch/talk`)
+    await expectPlays(page, 1)
+    await first.close()
+    // Stored while no server runs: the page must get it from its cursor once one is back.
+    const catalog = await openCatalog({dataDir})
+    try {
+      await postComment(catalog, {video_id: 'talk', author: 'ops', data: 'posted while the server was down'})
+    } finally {
+      await catalog.close()
+    }
+
+    const second = await startApiServer({dataDir, host: '127.0.0.1', port: Number(port)})
+    try {
+      await page.locator('[data-testid="comment-list"] > [data-comment-id]', {hasText: 'posted while the server was down'}).waitFor({timeout: 30_000})
+      await fetch(`${second.url}/comment`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({video_id: 'talk', author: 'ops', data: 'posted after the restart'})})
+      await page.locator('[data-testid="comment-list"] > [data-comment-id]', {hasText: 'posted after the restart'}).waitFor({timeout: 15_000})
+    } finally {
+      await second.close()
+    }
   })
 
   it('shows a comment made of markup as text, running none of it', async () => {

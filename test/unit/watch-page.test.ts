@@ -109,9 +109,12 @@ describe('CORS rules', () => {
     expect(() => parseCorsOrigins('https://x.example/path')).toThrow(/not an origin/)
   })
 
-  it('knows the server\'s own origin, as reached or as published', () => {
+  it('knows the server\'s own origin, as reached or, when configured, only as published', () => {
     expect(isSameOrigin('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true)
+    expect(isSameOrigin('http://evil.example:8080', '127.0.0.1:8080')).toBe(false)
     expect(isSameOrigin('https://video.example.com', 'internal:8080', 'https://video.example.com')).toBe(true)
     expect(isSameOrigin('https://evil.example', 'internal:8080', 'https://video.example.com')).toBe(false)
+    // With a public URL the Host header is not trusted: a rebound DNS name cannot pass for the server.
+    expect(isSameOrigin('http://rebound.example:8080', 'rebound.example:8080', 'https://video.example.com')).toBe(false)
   })
 })

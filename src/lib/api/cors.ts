@@ -60,19 +60,15 @@ export function allowedOrigin(policy: CorsPolicy, origin: string | undefined, me
   return READ_METHODS.has(method.toUpperCase()) && policy.anyOriginReads ? '*' : false
 }
 
-/** True when `origin` is this server itself (as the client reached it, or its public URL). */
+/**
+ * True when `origin` is this server itself: its public URL when one is configured (the Host header
+ * is then not trusted, so a DNS-rebinding page cannot pass for the server), else the Host the
+ * request was sent to.
+ */
 export function isSameOrigin(origin: string, requestHost: string, publicUrl?: string): boolean {
-  let host: string
   try {
-    host = new URL(origin).host
-  } catch {
-    return false
-  }
-
-  if (host === requestHost) return true
-  if (!publicUrl) return false
-  try {
-    return new URL(publicUrl).origin === origin
+    if (publicUrl) return new URL(publicUrl).origin === new URL(origin).origin
+    return new URL(origin).host === requestHost
   } catch {
     return false
   }

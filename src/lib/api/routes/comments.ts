@@ -5,6 +5,7 @@
  */
 import type {RouteModule} from '../type-provider.js'
 
+import type {FeedEvent} from '../../catalog/comment-feed.js'
 import {assertVideoExists, decodeCursor, listComments, postComment} from '../../catalog/comments.js'
 import type {ApiContext} from '../context.js'
 import * as schemas from '../schemas.js'
@@ -13,6 +14,18 @@ import * as schemas from '../schemas.js'
 const MAX_QUEUED_BYTES = 1024 * 1024
 /** How long an EventSource waits before reconnecting. */
 const RECONNECT_MS = 2000
+
+/** An event as SSE text, made once per comment however many streams get it (JSON has no raw newlines). */
+const sseTexts = new WeakMap<FeedEvent, string>()
+function sseText(event: FeedEvent): string {
+  let text = sseTexts.get(event)
+  if (text === undefined) {
+    text = `id: ${event.comment.cursor}\nevent: comment\ndata: ${event.json}\n\n`
+    sseTexts.set(event, text)
+  }
+
+  return text
+}
 
 export const commentRoutes: RouteModule<{context: ApiContext}> = async (app, {context}) => {
   const {catalog, metrics, feed} = context
@@ -43,7 +56,7 @@ export const commentRoutes: RouteModule<{context: ApiContext}> = async (app, {co
   }, async (request) => listComments(catalog, {videoId: request.query.video_id, after: request.query.after, limit: request.query.limit}))
 
   app.get('/video/comments/stream', {
-    sse: {kind: 'manual', serializer: (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data))},
+    sse: {kind: 'manual'},
     schema: {
       summary: 'New comments of a video as server-sent events (event "comment", id = the comment\'s cursor), from now or from a cursor.',
       description: 'A reconnecting EventSource sends Last-Event-ID and gets exactly the comments it missed. A comment line is sent every 15 s when there is nothing else to say.',
@@ -60,9 +73,17 @@ export const commentRoutes: RouteModule<{context: ApiContext}> = async (app, {co
 
     const sse = reply.sse
     if (!sse) throw new Error('SSE context missing on an SSE route')
+    // The client may have gone while the checks ran: then there is nothing to stream to.
+    if (!sse.isConnected || reply.raw.destroyed || request.raw.destroyed) return
     reply.header('cache-control', 'no-cache, no-transform')
     let unsubscribe: (() => void) | undefined
     let ended = false
+    /** Writes SSE text as it is: one string per event for every stream (no per-stream serialising or drain listeners). */
+    const write = (text: string) => {
+      if (!reply.raw.headersSent) sse.sendHeaders()
+      reply.raw.write(text)
+    }
+
     const end = () => {
       if (ended) return
       ended = true
@@ -78,15 +99,20 @@ export const commentRoutes: RouteModule<{context: ApiContext}> = async (app, {co
       unsubscribe = await feed.subscribe(videoId, afterSeq, {
         onComment: (event) => {
           if (ended) return
+          // A client this far behind is dropped; it reconnects and catches up from its last event.
           if (reply.raw.writableLength > MAX_QUEUED_BYTES) {
             end()
             return
           }
 
-          sse.send({id: event.comment.cursor, event: 'comment', data: event.json}).catch(end)
+          write(sseText(event))
           metrics.commentEvents.inc()
         },
-        onEnd: end,
+        onEnd: () => {
+          // The server is closing: an event stream that ends (never an empty 200) makes EventSource reconnect.
+          if (!ended && sse.isConnected) write(`retry: ${RECONNECT_MS}\n\n`)
+          end()
+        },
       })
     } catch (error) {
       end()
@@ -103,8 +129,6 @@ export const commentRoutes: RouteModule<{context: ApiContext}> = async (app, {co
 
     sse.keepAlive()
     // Headers (if the catch-up was empty) and the reconnect delay go out at once: the stream is open.
-    // (@fastify/sse only sends messages with data, so the retry line is written as it is.)
-    sse.sendHeaders()
-    reply.raw.write(`retry: ${RECONNECT_MS}\n\n`)
+    write(`retry: ${RECONNECT_MS}\n\n`)
   })
 }
