@@ -7,15 +7,15 @@ import {fastifySSE} from '@fastify/sse'
 import swagger from '@fastify/swagger'
 import type {SchemaTypeProvider} from './type-provider.js'
 import {Ajv} from 'ajv'
-import Fastify, {type FastifyInstance} from 'fastify'
+import Fastify, {type FastifyInstance, type FastifyReply} from 'fastify'
 
 import {CommentFeed} from '../catalog/comment-feed.js'
-import type {Catalog} from '../catalog/connection.js'
+import {type Catalog, isSchemaMissingError} from '../catalog/connection.js'
 import type {StorageConfig} from '../storage/open.js'
 import {ApiContext, MediaUrls, type MediaUrlOptions, PackageStorages, VideoCache} from './context.js'
 import {type CorsPolicy, parseCorsOrigins, registerCors} from './cors.js'
 import {DEFAULT_DEVICE_PROFILES, type DeviceProfiles} from './device-profiles.js'
-import {errorBody, toErrorResponse} from './http-errors.js'
+import {errorBody, toErrorResponse, writeClientError} from './http-errors.js'
 import {type ApiMetrics, createApiMetrics} from './metrics.js'
 import {commentRoutes} from './routes/comments.js'
 import {frameRoutes} from './routes/frames.js'
@@ -63,16 +63,32 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Errors Fastify meets before any route (a malformed URL, an over-long parameter) get the same envelope.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const response = toErrorResponse(error)
+      void reply.code(response.status).headers(response.headers).send(response.body)
+    },
+    // And so do those Node's HTTP parser meets before Fastify (oversized headers, a garbled request line).
+    clientErrorHandler: writeClientError,
   }).withTypeProvider<SchemaTypeProvider>()
   app.setValidatorCompiler(validatorCompiler())
   // JSON only: without this, Fastify would parse text/plain bodies too instead of answering 415.
   app.removeContentTypeParser('text/plain')
 
+  // A catalog whose schema went away (database dropped and re-created) is migrated again as soon as a request notices.
+  const repairIfSchemaMissing = (error: unknown) => {
+    if (isSchemaMissingError(error)) void catalog.repair().then((repaired) => repaired && app.log.warn(`catalog schema was missing; migrated ${catalog.display} again`))
+  }
+
   const feed = new CommentFeed(catalog, {
     pollIntervalMs: options.commentPollMs,
-    onError: (error) => app.log.warn({err: error}, 'comment feed: polling the catalog failed; trying again'),
+    onError: (error) => {
+      app.log.warn({err: error}, 'comment feed: polling the catalog failed; trying again')
+      repairIfSchemaMissing(error)
+    },
   })
   const context: ApiContext = {
+    repairIfSchemaMissing,
     catalog,
     metrics,
     feed,
@@ -98,6 +114,7 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
   })
 
   app.setErrorHandler((error, request, reply) => {
+    repairIfSchemaMissing(error)
     const response = toErrorResponse(error)
     if (response.log === 'error') request.log.error({err: error}, 'unhandled error')
     else if (response.log === 'warn') request.log.warn({err: error}, response.body.error.message)

@@ -29,6 +29,8 @@ export interface ApiContext {
   web: WebAssets
   /** Interval of the SSE heartbeat comment that keeps proxies from closing idle streams. */
   heartbeatMs: number
+  /** Starts migrating the catalog again when `error` says its schema is gone. */
+  repairIfSchemaMissing(error: unknown): void
 }
 
 /** Videos with their packages, kept for `ttlMs` (a live package changes as segments arrive). */

@@ -23,6 +23,7 @@ const STATUS_CODES: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
   406: 'not_acceptable',
   409: 'conflict',
   413: 'payload_too_large',
@@ -92,3 +93,23 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   if (typeof status === 'number' && status >= 400 && status < 500) return respond(status, framework.message)
   return {...respond(500, 'Internal server error'), log: 'error'}
 }
+
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (headers too large, a garbled
+ * request line, a timeout): answered on the socket itself, in the same envelope.
+ */
+export function writeClientError(error: Error & {code?: string}, socket: import('node:stream').Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request headers are larger than this server accepts']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'The request took too long to arrive']
+        : [400, 'The request is not valid HTTP']
+  const body = JSON.stringify(errorBody(status, codeForStatus(status), message))
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+
+  socket.destroy(error)
+}
+
+const STATUS_TEXT: Record<number, string> = {400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large'}

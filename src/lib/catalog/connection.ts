@@ -23,6 +23,12 @@ export interface Catalog {
   db: Kysely<CatalogSchema>
   dialect: Dialect
   display: string
+  /**
+   * Brings the schema back after the database lost it (dropped and re-created, tables dropped):
+   * runs the migrations again, at most once every few seconds however often it is asked.
+   * Resolves true when the migrations ran.
+   */
+  repair(): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -69,13 +75,28 @@ const UNAVAILABLE_CODES = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',
+  // The database itself is gone (dropped), or the connection lost it.
+  'ER_BAD_DB_ERROR',
+  'ER_NO_DB_ERROR',
   'SQLITE_BUSY',
   'SQLITE_CANTOPEN',
 ])
 
+/**
+ * True when the catalog's tables are not there (the database was dropped and re-created empty, or
+ * its tables dropped): the queries are right, the schema is gone. `Catalog.repair` brings it back.
+ */
+export function isSchemaMissingError(error: unknown): boolean {
+  const code = (error as {code?: unknown} | null)?.code
+  if (code === 'ER_NO_SUCH_TABLE') return true
+  // better-sqlite3 reports a missing table with the generic SQLITE_ERROR code: only its message says which error it is.
+  return code === 'SQLITE_ERROR' && /^no such table:/.test(error instanceof Error ? error.message : '')
+}
+
 /** True for errors that mean "the database is not reachable now" rather than "the query is wrong". */
 export function isUnavailableError(error: unknown): boolean {
   if (error instanceof ServiceUnavailableError) return true
+  if (isSchemaMissingError(error)) return true
   const code = (error as {code?: unknown} | null)?.code
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true
   const message = error instanceof Error ? error.message : ''
@@ -131,10 +152,27 @@ export interface OpenCatalogOptions {
   migrate?: boolean
 }
 
+/** The least time between two repairs of a catalog whose schema went away. */
+const REPAIR_INTERVAL_MS = 2000
+
 export async function openCatalog(options: OpenCatalogOptions): Promise<Catalog> {
   const location = resolveCatalogLocation(options.url, options.dataDir)
   const db = new Kysely<CatalogSchema>({dialect: await createDialect(location)})
-  const catalog: Catalog = {db, dialect: location.dialect, display: location.display, close: () => db.destroy()}
+  let repairing: Promise<boolean> | undefined
+  let lastRepairAt = 0
+  const repair = (): Promise<boolean> => {
+    if (repairing) return repairing
+    if (Date.now() - lastRepairAt < REPAIR_INTERVAL_MS) return Promise.resolve(false)
+    lastRepairAt = Date.now()
+    repairing = migrateCatalog(db, location.dialect)
+      .then(({error}) => error === undefined, () => false)
+      .finally(() => {
+        repairing = undefined
+      })
+    return repairing
+  }
+
+  const catalog: Catalog = {db, dialect: location.dialect, display: location.display, repair, close: () => db.destroy()}
   try {
     await sql`select 1`.execute(db)
     if (options.migrate ?? true) {

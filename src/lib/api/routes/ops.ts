@@ -5,7 +5,7 @@ import {isUnavailableError} from '../../catalog/connection.js'
 import type {ApiContext} from '../context.js'
 
 export const opsRoutes: RouteModule<{context: ApiContext}> = async (app, {context}) => {
-  const {catalog, metrics} = context
+  const {catalog, metrics, repairIfSchemaMissing} = context
 
   app.get('/healthz', {schema: {hide: true}}, async (_request, reply) => {
     try {
@@ -13,6 +13,7 @@ export const opsRoutes: RouteModule<{context: ApiContext}> = async (app, {contex
       return {status: 'ok', catalog: 'ok'}
     } catch (error) {
       if (!isUnavailableError(error)) throw error
+      repairIfSchemaMissing(error)
       return reply.code(503).header('retry-after', '5').send({status: 'unavailable', catalog: 'unreachable'})
     }
   })
