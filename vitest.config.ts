@@ -1,11 +1,17 @@
 import {defineConfig} from 'vitest/config'
 
+const BROWSER_TESTS = ['test/integration/watch-page.test.ts']
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Integration tests run real ffmpeg; on 2 cores, two files at a time keeps the machine responsive.
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    projects: [
+      {extends: true, test: {name: 'node', include: ['test/**/*.test.ts'], exclude: BROWSER_TESTS, sequence: {groupOrder: 0}}},
+      // Chromium decoding video takes a core: it runs after the rest, not beside live encoders.
+      {extends: true, test: {name: 'browser', include: BROWSER_TESTS, sequence: {groupOrder: 1}}},
+    ],
   },
 })

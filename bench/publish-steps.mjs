@@ -41,7 +41,8 @@ const importStart = performance.now()
 // S3 backend and the AWS SDK come later, with openStorage (the open-storage step).
 await importDist('lib/publish/publish.js')
 const importSeconds = (performance.now() - importStart) / 1000
-const {mapConcurrent, planPublish} = await importDist('lib/publish/plan.js')
+const {planPublish} = await importDist('lib/publish/plan.js')
+const {mapConcurrent} = await importDist('lib/concurrency.js')
 const {DigestCache} = await importDist('lib/publish/digest-cache.js')
 const {readPackageManifest} = await importDist('lib/package/manifest.js')
 const {verifyPackage} = await importDist('lib/package/verify.js')

@@ -7,6 +7,7 @@ import path from 'node:path'
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
 import {ExitCode, formatErrorReport, toErrorReport, type ErrorReport} from '../lib/errors.js'
+import {classifySystemError, isSystemError} from '../lib/system-errors.js'
 import {chooseProgressMode, runStep, type StepWork} from './progress.js'
 
 export const DEFAULT_DATA_DIR = './livectl-data'
@@ -78,7 +79,7 @@ export abstract class BaseCommand extends Command {
     const report: ErrorReport =
       error instanceof Errors.CLIError || error.oclif
         ? {kind: 'user', message: error.message, exitCode: ExitCode.user, hint: `See \`livectl ${this.id ?? ''} --help\`.`}
-        : toErrorReport(error)
+        : toErrorReport(isSystemError(error) ? classifySystemError(error) : error)
     process.stderr.write(`${formatErrorReport(report)}\n`)
     if (this.jsonEnabled()) this.logJson({error: report})
     this.exit(report.exitCode)

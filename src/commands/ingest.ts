@@ -1,4 +1,3 @@
-import http from 'node:http'
 import path from 'node:path'
 
 import {Flags} from '@oclif/core'
@@ -58,25 +57,15 @@ export default class Ingest extends BaseCommand {
       dvrWindowSeconds: flags['dvr-window'],
       preset: flags.preset,
       reconnectGraceSeconds: flags['reconnect-grace'],
+      metricsPort: flags['metrics-port'] || undefined,
       log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     })
-    let metricsServer: http.Server | undefined
-    if (flags['metrics-port']) {
-      metricsServer = http.createServer(async (request, response) => {
-        if (request.url !== '/metrics') return response.writeHead(404).end()
-        response.writeHead(200, {'content-type': ingest.metrics.registry.contentType})
-        response.end(await ingest.metrics.registry.metrics())
-      })
-      await new Promise<void>((resolve) => metricsServer?.listen(flags['metrics-port'], flags.host, resolve))
-    }
-
-    process.stderr.write(`livectl ingest listening on ${ingest.rtmpUrl}/KEY${metricsServer ? ` (metrics on http://${flags.host}:${flags['metrics-port']}/metrics)` : ''}\n`)
+    process.stderr.write(`livectl ingest listening on ${ingest.rtmpUrl}/KEY${ingest.metricsUrl ? ` (metrics on ${ingest.metricsUrl})` : ''}\n`)
     const stoppedBy = await new Promise<string>((resolve) => {
       this.signal.addEventListener('abort', () => resolve(String((this.signal.reason as Error | undefined)?.message ?? 'signal')), {once: true})
     })
     process.stderr.write('livectl ingest: ending live streams...\n')
     await ingest.close()
-    metricsServer?.close()
     process.stderr.write('livectl ingest stopped\n')
     return {rtmpUrl: ingest.rtmpUrl, stoppedBy}
   }

@@ -3,10 +3,45 @@
  * target, which is renamed into place only when everything in it is complete and checked.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {UserError} from './errors.js'
+import {fileSystemError} from './system-errors.js'
+
+/**
+ * Creates `dir` and its missing parents one level at a time, and says what stands in the way.
+ * Not `mkdir(dir, {recursive: true})`: on Node 20 that spins forever for a path it cannot create
+ * under /proc or /sys, where no signal can stop it.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const target = path.resolve(dir)
+  const missing: string[] = []
+  for (let current = target; ; current = path.dirname(current)) {
+    let info
+    try {
+      info = await stat(current)
+    } catch (error) {
+      if ((error as {code?: string}).code !== 'ENOENT') throw fileSystemError(error, current, 'read the directory')
+      missing.push(current)
+      if (path.dirname(current) === current) break
+      continue
+    }
+
+    if (!info.isDirectory()) throw new UserError(`Cannot create the directory ${target}: ${current} is a file`, {hint: 'Choose another location.'})
+    break
+  }
+
+  for (const directory of missing.reverse()) {
+    try {
+      await mkdir(directory)
+    } catch (error) {
+      // Made meanwhile by someone else (another livectl process): fine, if it is a directory.
+      if ((error as {code?: string}).code === 'EEXIST' && (await stat(directory).then((info) => info.isDirectory(), () => false))) continue
+      throw fileSystemError(error, directory, 'create the directory')
+    }
+  }
+}
 
 export async function exists(file: string): Promise<boolean> {
   try {
@@ -39,11 +74,21 @@ export async function assertReplaceableDir(target: string, markerFile: string): 
   }
 }
 
-/** A fresh directory beside `target` (same filesystem, so the final rename is atomic). */
+/**
+ * A fresh directory beside `target` (same filesystem, so the final rename is atomic), made as a
+ * plain mkdir makes one (permissions from the umask, not mkdtemp's owner-only 0700).
+ */
 export async function createStagingDir(target: string): Promise<string> {
   const parent = path.dirname(path.resolve(target))
-  await mkdir(parent, {recursive: true})
-  return mkdtemp(path.join(parent, `.${path.basename(target)}.partial-`))
+  await ensureDir(parent)
+  const staging = path.join(parent, `.${path.basename(target)}.partial-${randomBytes(6).toString('hex')}`)
+  try {
+    await mkdir(staging)
+  } catch (error) {
+    throw fileSystemError(error, staging, 'create the directory')
+  }
+
+  return staging
 }
 
 /** Moves a finished staging directory into place, replacing an earlier livectl output. */

@@ -22,10 +22,12 @@ declare module 'node-media-server' {
     run(): Promise<void>
     stop(): Promise<void>
     rtmpServer: {tcpServer?: import('node:net').Server}
+    /** Its JSON store; _removeExitHooks takes back the SIGINT/SIGTERM/exit handlers it installs when opened. */
+    store?: {_removeExitHooks?(): void}
   }
 }
 
 declare module 'node-media-server/src/core/logger.js' {
-  const logger: {level: string}
+  const logger: {level: string; log(message: string, level?: string): void}
   export default logger
 }

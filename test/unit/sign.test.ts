@@ -3,7 +3,7 @@ import {createPublicKey, createVerify, generateKeyPairSync} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 
 import {parseDuration, parseSigningKeys, signCloudFrontUrl, signScope, signUrlWithToken, verifyToken} from '../../src/lib/cdn/sign.js'
-import {backoffDelayMs, isRetryable, withRetries} from '../../src/lib/publish/retry.js'
+import {backoffDelayMs, isRetryable, withRetries} from '../../src/lib/retry.js'
 import {planPublish} from '../../src/lib/publish/plan.js'
 import {CancelledError, ExternalError} from '../../src/lib/errors.js'
 

@@ -4,6 +4,7 @@ import {openCatalog} from '../catalog/connection.js'
 import type {StorageConfig} from '../storage/open.js'
 import type {CatalogOptions} from '../catalog/service.js'
 import {loadDeviceProfiles} from './device-profiles.js'
+import {listenError} from '../system-errors.js'
 import {buildApiServer} from './app.js'
 import {parseCorsOrigins} from './cors.js'
 
@@ -49,7 +50,14 @@ export async function startApiServer(options: ServeOptions): Promise<RunningServ
       commentPollMs: options.commentPollMs,
       heartbeatMs: options.heartbeatMs,
     })
-    const address = await app.listen({host: options.host, port: options.port})
+    let address: string
+    try {
+      address = await app.listen({host: options.host, port: options.port})
+    } catch (error) {
+      await app.close()
+      throw listenError(error, 'API server', options.host, options.port, '--port')
+    }
+
     return {
       url: address,
       catalog: catalog.display,

@@ -2,12 +2,13 @@
  * Opens the catalog: SQLite (embedded default, a file under the data directory) or MySQL, chosen
  * by URL, behind one kysely query layer. Migrations run on open.
  */
-import {mkdirSync} from 'node:fs'
+import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {Kysely, Migrator, MysqlDialect, type MigrationResultSet, SqliteDialect, sql} from 'kysely'
 
 import {ExternalError, ServiceUnavailableError, UserError} from '../errors.js'
+import {ensureDir} from '../files.js'
 import {type Dialect, migrationProvider} from './migrations.js'
 import type {CatalogSchema} from './schema.js'
 
@@ -106,6 +107,12 @@ export function isUnavailableError(error: unknown): boolean {
 /** Wraps a database failure in the right livectl error. */
 export function toCatalogError(error: unknown, display: string): Error {
   if (error instanceof UserError || error instanceof ExternalError) return error
+  const code = (error as {code?: string} | null)?.code
+  if (typeof code === 'string' && code.startsWith('SQLITE_') && !isUnavailableError(error)) {
+    const classified = sqliteOpenError(error, display.replace(/^sqlite:/, ''))
+    if (classified !== error) return classified
+  }
+
   if (isUnavailableError(error)) {
     return new ServiceUnavailableError(`The catalog database is unavailable (${display}): ${(error as Error).message}`, {cause: error})
   }
@@ -113,18 +120,43 @@ export function toCatalogError(error: unknown, display: string): Error {
   return new ExternalError(`Catalog query failed (${display}): ${(error as Error).message}`, {cause: error})
 }
 
-async function createDialect(location: CatalogLocation) {
-  if (location.dialect === 'sqlite') {
-    const {default: Database} = await import('better-sqlite3')
-    if (location.target !== ':memory:') mkdirSync(path.dirname(location.target), {recursive: true})
-    const database = new Database(location.target)
+/** SQLite's answers to opening something that is not a usable catalog file, said as what the user can fix. */
+function sqliteOpenError(error: unknown, file: string): Error {
+  const code = (error as {code?: string} | null)?.code
+  if (code === 'SQLITE_NOTADB') return new UserError(`The catalog ${file} is not an SQLite database`, {cause: error, hint: 'Point --db at a livectl catalog, or at a file that does not exist yet.'})
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') {
+    return new UserError(`Cannot open the catalog ${file} for writing (${code})`, {cause: error, hint: 'Check the permissions of the file and its directory, or choose another --db / --data-dir.'})
+  }
+
+  if (code === 'SQLITE_CORRUPT') return new UserError(`The catalog ${file} is corrupt`, {cause: error, hint: 'Restore it from a backup, or start a new catalog elsewhere.'})
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR') return new ExternalError(`Cannot use the catalog ${file}: ${(error as Error).message}`, {cause: error, hint: 'Check the disk (space, errors).'})
+  return error instanceof Error ? error : new Error(String(error))
+}
+
+async function openSqlite(file: string) {
+  const {default: Database} = await import('better-sqlite3')
+  if (file !== ':memory:') {
+    await ensureDir(path.dirname(file))
+    // Opening a FIFO or a device would block this thread where no signal can stop it.
+    const info = await stat(file).catch(() => undefined)
+    if (info && !info.isFile()) throw new UserError(`The catalog ${file} is not a regular file`, {hint: 'Point --db at a livectl catalog file, or at a path that does not exist yet.'})
+  }
+
+  try {
+    const database = new Database(file)
     // WAL lets `serve` read while a CLI writes; busy_timeout waits for a writer instead of failing.
     database.pragma('journal_mode = WAL')
     database.pragma('busy_timeout = 5000')
     database.pragma('foreign_keys = ON')
     database.pragma('synchronous = NORMAL')
-    return new SqliteDialect({database})
+    return database
+  } catch (error) {
+    throw sqliteOpenError(error, file)
   }
+}
+
+async function createDialect(location: CatalogLocation) {
+  if (location.dialect === 'sqlite') return new SqliteDialect({database: await openSqlite(location.target)})
 
   const {createPool} = await import('mysql2')
   return new MysqlDialect({

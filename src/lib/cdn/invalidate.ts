@@ -6,7 +6,7 @@
 import type {CloudFrontClient} from '@aws-sdk/client-cloudfront'
 
 import {ExternalError, UserError} from '../errors.js'
-import {mapConcurrent} from '../publish/plan.js'
+import {mapConcurrent} from '../concurrency.js'
 import {QUIET_LOGGER} from '../storage/s3-config.js'
 
 export type InvalidationOptions =

@@ -4,12 +4,13 @@
  * reference it, never the other way round. While live, HLS media playlists hold a rolling window
  * and the MPD a matching timeShiftBufferDepth; at the end, the whole stream as VOD.
  */
-import {mkdir, readFile, stat, writeFile} from 'node:fs/promises'
+import {readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {cacheControlFor, contentTypeFor} from '../api/media.js'
 import type {Catalog} from '../catalog/connection.js'
 import {upsertVideo} from '../catalog/videos.js'
+import {ensureDir} from '../files.js'
 import {plannedAvcCodecString} from '../media/codecs.js'
 import type {PlannedRendition} from '../media/ladder.js'
 import {buildMasterPlaylist} from '../package/hls-master.js'
@@ -17,7 +18,7 @@ import {buildMediaPlaylist} from '../package/hls-media.js'
 import {DASH_MANIFEST_FILE, HLS_MASTER_FILE, PACKAGE_MANIFEST_FILE, type PackageManifest, type PackageSegment, type PackageTrack} from '../package/manifest.js'
 import {mediaPlaylistName} from '../package/package-args.js'
 import {parseM3u8} from '../package/verify.js'
-import {withRetries} from '../publish/retry.js'
+import {withRetries} from '../retry.js'
 import {sha256OfFile} from '../storage/checksum.js'
 import type {Storage} from '../storage/storage.js'
 import {joinKey} from '../storage/storage.js'
@@ -99,7 +100,7 @@ export class LivePublisher {
   }
 
   private async putText(file: string, text: string): Promise<void> {
-    await mkdir(this.scratch, {recursive: true})
+    await ensureDir(this.scratch)
     const local = path.join(this.scratch, file)
     await writeFile(local, text)
     await this.put(file, local)

@@ -4,6 +4,7 @@
  * A refused push gets nothing: no recording, no transcode, no catalog entry (node-media-server's
  * own events still fire for it, so every handler checks the session was accepted).
  */
+import http from 'node:http'
 import {createRequire} from 'node:module'
 import path from 'node:path'
 
@@ -12,6 +13,7 @@ import type {NmsSession} from 'node-media-server'
 import {openCatalog} from '../catalog/connection.js'
 import type {CatalogOptions} from '../catalog/service.js'
 import {ExternalError} from '../errors.js'
+import {listenError} from '../system-errors.js'
 import type {Rung} from '../media/ladder.js'
 import {openStorage, type StorageConfig} from '../storage/open.js'
 import {hashStreamKey, loadActiveKeys} from './keys.js'
@@ -31,6 +33,8 @@ export interface IngestOptions extends CatalogOptions, StorageConfig {
   keyRefreshMs?: number
   /** A broadcaster who reconnects within this many seconds continues the same video. */
   reconnectGraceSeconds?: number
+  /** Serve Prometheus metrics on this port (same host) under /metrics. */
+  metricsPort?: number
   log: (line: string) => void
 }
 
@@ -42,6 +46,8 @@ export interface LiveStreamInfo {
 
 export interface RunningIngest {
   rtmpUrl: string
+  /** Where the metrics are served, when a metrics port was given. */
+  metricsUrl?: string
   metrics: IngestMetrics
   streams(): LiveStreamInfo[]
   /** Resolves with each finished session (tests and the command wait on it). */
@@ -69,14 +75,18 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
   refresh.unref()
 
   const {default: NodeMediaServer} = await import('node-media-server')
-  const logger = require('node-media-server/src/core/logger.js') as {level: string}
+  const logger = require('node-media-server/src/core/logger.js') as {level: string; log(message: string, level?: string): void}
+  // Its logger writes to stdout (a banner on every start), which under --json must carry only the
+  // result: its warnings and errors go to livectl's log instead, the rest nowhere.
+  logger.log = (message, level = 'info') => {
+    if (level === 'warn' || level === 'error') options.log(`node-media-server: ${message}`)
+  }
   const context = require('node-media-server/src/core/context.js') as {broadcasts: Map<string, {subscribers: Map<string, {close(): void}>; _finishPublish?: () => void}>}
   const nms = new NodeMediaServer({
     bind: options.host,
     rtmp: {port: options.rtmpPort, chunk_size: 60_000, gop_cache: true, ping: 30, ping_timeout: 60},
     store: {path: path.join(options.dataDir, 'ingest-state')},
   })
-  logger.level = 'error'
 
   interface LiveEntry {
     keyName: string
@@ -207,18 +217,60 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
       for (const listener of endListeners) listener(result)
     })
   })
-  await nms.run()
+  const running = nms.run()
   const server = nms.rtmpServer.tcpServer
   if (!server) throw new ExternalError('The RTMP server did not start')
-  if (!server.listening) {
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve)
-      server.once('error', reject)
+  // node-media-server exits the whole process when it cannot listen (a port already taken):
+  // take that decision back before the error is emitted (on the next tick), and report it.
+  server.removeAllListeners('error')
+  const listening = server.listening
+    ? Promise.resolve()
+    : new Promise<void>((resolve, reject) => {
+        server.once('listening', resolve)
+        server.once('error', reject)
+      })
+  try {
+    // Both at once: the listen error can come while node-media-server is still opening its store.
+    await Promise.all([running, listening])
+  } catch (error) {
+    clearInterval(refresh)
+    clearInterval(bitrateSampler)
+    // Let node-media-server finish opening its store, or stop() would leave it open (and the process running).
+    await running.catch(() => undefined)
+    await nms.stop()
+    await catalog.close()
+    throw listenError(error, 'RTMP server', options.host, options.rtmpPort, '--rtmp-port')
+  }
+
+  // node-media-server's store answers SIGINT/SIGTERM by flushing and sending the signal to the
+  // process again, which the command takes for a second Ctrl-C and exits without ending the live
+  // streams. The store is closed by nms.stop() on every shutdown path instead.
+  nms.store?._removeExitHooks?.()
+
+  let metricsServer: http.Server | undefined
+  if (options.metricsPort !== undefined) {
+    const serving = http.createServer((request, response) => {
+      if (request.url !== '/metrics') return void response.writeHead(404).end()
+      metrics.registry.metrics().then((text) => response.writeHead(200, {'content-type': metrics.registry.contentType}).end(text), () => response.writeHead(500).end())
     })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        serving.once('error', reject)
+        serving.listen(options.metricsPort, options.host, resolve)
+      })
+      metricsServer = serving
+    } catch (error) {
+      clearInterval(refresh)
+      clearInterval(bitrateSampler)
+      await nms.stop()
+      await catalog.close()
+      throw listenError(error, 'metrics server', options.host, options.metricsPort, '--metrics-port')
+    }
   }
 
   return {
     rtmpUrl: `rtmp://${options.host}:${options.rtmpPort}/live`,
+    metricsUrl: metricsServer ? `http://${options.host}:${options.metricsPort}/metrics` : undefined,
     metrics,
     streams: () => [...byKey.values()].map(({videoId, keyName, startedAt}) => ({videoId, keyName, startedAt})),
     onSessionEnd: (listener) => void endListeners.push(listener),
@@ -239,6 +291,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
       await Promise.all(entries.map((entry) => entry.done))
       clearTimeout(stopAll)
       await nms.stop()
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))
       await catalog.close()
     },
   }

@@ -3,12 +3,12 @@
  * ffmpeg that encodes and packages it, publish segments as they complete, and when the
  * broadcaster leaves, end the playlists and keep the whole stream as a VOD.
  */
-import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Catalog} from '../catalog/connection.js'
 import {upsertVideo} from '../catalog/videos.js'
 import {CancelledError} from '../errors.js'
+import {ensureDir} from '../files.js'
 import {planLadder, type Rung} from '../media/ladder.js'
 import {decodedPicture, probeStream} from '../media/probe.js'
 import {createProgressParser} from '../media/progress.js'
@@ -63,7 +63,7 @@ export interface LiveSessionResult {
 /** Runs a live session to its end (the broadcaster leaves, or `signal` aborts). */
 export async function runLiveSession(options: LiveSessionOptions, signal: AbortSignal): Promise<LiveSessionResult> {
   const {ffmpeg} = await mediaTools()
-  await mkdir(options.workDir, {recursive: true})
+  await ensureDir(options.workDir)
   const source = await probeStream(options.inputUrl, {signal})
   const renditions = planLadder(source.video, options.rungs)
   const hasAudio = source.audio !== undefined

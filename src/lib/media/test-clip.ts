@@ -3,10 +3,10 @@
  * integration tests and benchmarks. The argv builder is pure.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdir, rename} from 'node:fs/promises'
+import {rename} from 'node:fs/promises'
 import path from 'node:path'
 
-import {removeQuietly} from '../files.js'
+import {ensureDir, removeQuietly} from '../files.js'
 import {runProcess} from '../process.js'
 import {mediaTools} from './tools.js'
 
@@ -62,7 +62,7 @@ export function buildTestClipArgs(options: TestClipOptions): string[] {
 export async function generateTestClip(options: TestClipOptions & {signal?: AbortSignal}): Promise<string> {
   const {ffmpeg} = await mediaTools()
   const output = path.resolve(options.output)
-  await mkdir(path.dirname(output), {recursive: true})
+  await ensureDir(path.dirname(output))
   const partial = path.join(path.dirname(output), `.partial-${randomBytes(4).toString('hex')}-${path.basename(output)}`)
   try {
     await runProcess(ffmpeg, buildTestClipArgs({...options, output: partial}), {signal: options.signal})

@@ -8,10 +8,10 @@
  */
 import {createHash} from 'node:crypto'
 import type {BigIntStats} from 'node:fs'
-import {mkdir, readFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {writeJsonAtomic} from '../files.js'
+import {ensureDir, writeJsonAtomic} from '../files.js'
 
 /** What is known of a file's content: its SHA-256, and the ETag S3 gives it where known. */
 export interface KnownDigests {
@@ -81,7 +81,7 @@ export class DigestCache {
   async save(): Promise<void> {
     if (!this.dirty) return
     try {
-      await mkdir(path.dirname(this.file), {recursive: true})
+      await ensureDir(path.dirname(this.file))
       await writeJsonAtomic(this.file, this.data)
       this.dirty = false
     } catch {

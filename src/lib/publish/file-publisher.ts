@@ -14,12 +14,12 @@ import type {BigIntStats} from 'node:fs'
 import path from 'node:path'
 
 import {cacheControlFor, contentTypeFor} from '../api/media.js'
-import {ExternalError, throwIfAborted} from '../errors.js'
+import {CancelledError, ExternalError, throwIfAborted, UserError} from '../errors.js'
 import {digestsOfFile, sha256OfFile} from '../storage/checksum.js'
 import {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES} from '../storage/s3-config.js'
 import {joinKey, type ObjectInfo, type Storage} from '../storage/storage.js'
 import type {DigestCache, KnownDigests} from './digest-cache.js'
-import {type RetryOptions, withRetries} from './retry.js'
+import {type RetryOptions, withRetries} from '../retry.js'
 
 /** The digest cache's key for ETags computed with livectl's multipart settings. */
 export const ETAG_SCHEME = `${MULTIPART_THRESHOLD_BYTES}/${MULTIPART_PART_BYTES}`
@@ -94,8 +94,9 @@ export async function createFilePublisher(options: FilePublisherOptions): Promis
       ...options.retry,
       onRetry: (error, attempt) => options.onRetry?.(file, attempt, error),
     }).catch((error: unknown) => {
-      if (error instanceof ExternalError || (error as Error)?.name === 'CancelledError') throw error
-      throw new ExternalError(`Could not publish ${file} to ${storage.uri}: ${(error as Error).message ?? String(error)}`, {cause: error})
+      // A user error (a bucket that does not exist, refused credentials) says what to fix already; cancelling is not a failure.
+      if (error instanceof UserError || error instanceof CancelledError) throw error
+      throw new ExternalError(`Could not publish ${file} to ${storage.uri}: ${(error as Error).message ?? String(error)}`, {cause: error, hint: (error as ExternalError).hint})
     })
   }
 }

@@ -16,7 +16,8 @@ import {openStorage, type StorageConfig} from '../storage/open.js'
 import {type InvalidationOptions, type InvalidationResult, invalidateCdn} from '../cdn/invalidate.js'
 import {DigestCache} from './digest-cache.js'
 import {createFilePublisher, ETAG_SCHEME, type PublishFileResult} from './file-publisher.js'
-import {isManifestFile, mapConcurrent, PHASE_ORDER, planPublish} from './plan.js'
+import {mapConcurrent} from '../concurrency.js'
+import {isManifestFile, PHASE_ORDER, planPublish} from './plan.js'
 
 export interface PublishProgress {
   filesDone: number

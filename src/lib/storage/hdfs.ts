@@ -9,7 +9,8 @@ import {randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {Readable} from 'node:stream'
 
-import {ExternalError} from '../errors.js'
+import {ExternalError, UserError} from '../errors.js'
+import {connectionError} from '../system-errors.js'
 import {assertSafeKey, type ObjectInfo, type PutOptions, type PutResult, type Storage} from './storage.js'
 
 export interface HdfsOptions {
@@ -53,6 +54,19 @@ export class HdfsStorage implements Storage {
     return url.toString()
   }
 
+  /** fetch, with a NameNode or DataNode that does not answer said in words (and retryable). */
+  private async request(url: string, init?: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, init)
+    } catch (error) {
+      if (init?.signal?.aborted) throw error
+      const host = new URL(url).host
+      // fetch refuses the ports browsers block (1, 22, 25...) before connecting.
+      if ((error as {cause?: {message?: string}}).cause?.message === 'bad port') throw new UserError(`Cannot use WebHDFS at ${host}: that port is one fetch refuses to connect to`, {hint: 'Use the NameNode\'s HTTP port (usually 9870).'})
+      throw connectionError(error, 'WebHDFS', host) ?? error
+    }
+  }
+
   private async fail(response: Response, what: string): Promise<never> {
     const text = await response.text().catch(() => '')
     let detail = text.slice(0, 300)
@@ -67,7 +81,7 @@ export class HdfsStorage implements Storage {
   }
 
   private async json<T>(method: string, url: string, what: string): Promise<T> {
-    const response = await fetch(url, {method, redirect: 'follow'})
+    const response = await this.request(url, {method, redirect: 'follow'})
     if (!response.ok) await this.fail(response, what)
     return (await response.json()) as T
   }
@@ -85,7 +99,7 @@ export class HdfsStorage implements Storage {
     await this.mustBeTrue('PUT', this.url(directory, 'MKDIRS'), `MKDIRS ${directory}`)
 
     // Step 1: the NameNode must redirect to a DataNode. A 201 without a redirect would mean nothing was written.
-    const create = await fetch(this.url(temporary, 'CREATE', {overwrite: 'true'}), {method: 'PUT', redirect: 'manual', signal})
+    const create = await this.request(this.url(temporary, 'CREATE', {overwrite: 'true'}), {method: 'PUT', redirect: 'manual', signal})
     const location = create.headers.get('location')
     if (create.status !== 307 || !location) {
       if (create.status >= 400) await this.fail(create, `CREATE ${key}`)
@@ -94,7 +108,7 @@ export class HdfsStorage implements Storage {
 
     try {
       // Step 2: stream the file to the DataNode; it must answer 201 Created.
-      const written = await fetch(location, {
+      const written = await this.request(location, {
         method: 'PUT',
         body: Readable.toWeb(createReadStream(file)) as ReadableStream,
         headers: {'content-type': 'application/octet-stream', 'content-length': String(options.sizeBytes)},
@@ -108,7 +122,7 @@ export class HdfsStorage implements Storage {
       }
 
       // SETXATTR answers an empty 200.
-      const tagged = await fetch(this.url(temporary, 'SETXATTR', {'xattr.name': SHA_XATTR, 'xattr.value': options.sha256, flag: 'CREATE'}), {method: 'PUT'})
+      const tagged = await this.request(this.url(temporary, 'SETXATTR', {'xattr.name': SHA_XATTR, 'xattr.value': options.sha256, flag: 'CREATE'}), {method: 'PUT'})
       if (!tagged.ok) await this.fail(tagged, `SETXATTR ${key}`)
       await tagged.body?.cancel()
       // RENAME never replaces an existing file: remove the old one first (a re-publish of a changed manifest).
@@ -116,13 +130,13 @@ export class HdfsStorage implements Storage {
       await this.mustBeTrue('PUT', this.url(temporary, 'RENAME', {destination: target}), `RENAME ${key}`)
       return {}
     } catch (error) {
-      await fetch(this.url(temporary, 'DELETE'), {method: 'DELETE'}).catch(() => undefined)
+      await this.request(this.url(temporary, 'DELETE'), {method: 'DELETE'}).catch(() => undefined)
       throw error
     }
   }
 
   private async status(path: string): Promise<FileStatus | undefined> {
-    const response = await fetch(this.url(path, 'GETFILESTATUS'))
+    const response = await this.request(this.url(path, 'GETFILESTATUS'))
     if (response.status === 404) return undefined
     if (!response.ok) await this.fail(response, `GETFILESTATUS ${path}`)
     return ((await response.json()) as {FileStatus: FileStatus}).FileStatus
@@ -130,7 +144,7 @@ export class HdfsStorage implements Storage {
 
   async get(key: string, range?: {start: number; end: number}): Promise<Readable> {
     const params: Record<string, string> = range ? {offset: String(range.start), length: String(range.end - range.start + 1)} : {}
-    const response = await fetch(this.url(this.pathOf(key), 'OPEN', params), {redirect: 'follow'})
+    const response = await this.request(this.url(this.pathOf(key), 'OPEN', params), {redirect: 'follow'})
     if (!response.ok || !response.body) await this.fail(response, `OPEN ${key}`)
     return Readable.fromWeb(response.body as never)
   }
@@ -139,7 +153,7 @@ export class HdfsStorage implements Storage {
     const path = this.pathOf(key)
     const status = await this.status(path)
     if (!status || status.type !== 'FILE') return undefined
-    const response = await fetch(this.url(path, 'GETXATTRS', {'xattr.name': SHA_XATTR, encoding: 'text'}))
+    const response = await this.request(this.url(path, 'GETXATTRS', {'xattr.name': SHA_XATTR, encoding: 'text'}))
     let sha256: string | undefined
     if (response.ok) {
       const body = (await response.json()) as {XAttrs?: Array<{name: string; value: string}>}
@@ -152,7 +166,7 @@ export class HdfsStorage implements Storage {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const root = this.options.root.replace(/\/$/, '')
     const walk = async function* (this: HdfsStorage, relative: string): AsyncIterable<ObjectInfo> {
-      const response = await fetch(this.url(`${root}/${relative}`.replace(/\/$/, '') || '/', 'LISTSTATUS'))
+      const response = await this.request(this.url(`${root}/${relative}`.replace(/\/$/, '') || '/', 'LISTSTATUS'))
       if (response.status === 404) return
       if (!response.ok) await this.fail(response, `LISTSTATUS ${relative}`)
       const statuses = ((await response.json()) as {FileStatuses: {FileStatus: FileStatus[]}}).FileStatuses.FileStatus
@@ -172,7 +186,7 @@ export class HdfsStorage implements Storage {
 
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
-      const response = await fetch(this.url(this.pathOf(key), 'DELETE'), {method: 'DELETE'})
+      const response = await this.request(this.url(this.pathOf(key), 'DELETE'), {method: 'DELETE'})
       if (!response.ok) await this.fail(response, `DELETE ${key}`)
     }
   }

@@ -1,10 +1,12 @@
 /** Storage in a local folder (file:// or a plain path): temp name, then rename, so readers never see half a file. */
 import {randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {copyFile, mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
+import {copyFile, readdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
+import {ensureDir} from '../files.js'
+import {fileSystemError} from '../system-errors.js'
 import {sha256OfFile} from './checksum.js'
 import {assertSafeKey, type HeadOptions, type ObjectInfo, type PutOptions, type PutResult, type Storage} from './storage.js'
 
@@ -21,7 +23,7 @@ export class LocalStorage implements Storage {
 
   async putFile(key: string, file: string, _options: PutOptions): Promise<PutResult> {
     const target = this.pathOf(key)
-    await mkdir(path.dirname(target), {recursive: true})
+    await ensureDir(path.dirname(target))
     const temporary = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(4).toString('hex')}`)
     try {
       await copyFile(file, temporary)
@@ -29,7 +31,7 @@ export class LocalStorage implements Storage {
       return {}
     } catch (error) {
       await rm(temporary, {force: true})
-      throw error
+      throw fileSystemError(error, target, 'write')
     }
   }
 

@@ -9,6 +9,8 @@ import type {Readable} from 'node:stream'
 
 import {DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
+import {ExternalError, LivectlError, UserError} from '../errors.js'
+import {connectionError} from '../system-errors.js'
 import {MULTIPART_PART_BYTES, MULTIPART_QUEUE, MULTIPART_THRESHOLD_BYTES, QUIET_LOGGER} from './s3-config.js'
 import {joinKey, type ObjectInfo, type PutOptions, type PutResult, type Storage, assertSafeKey} from './storage.js'
 
@@ -35,6 +37,32 @@ export function createS3Client(options: {endpoint?: string; region?: string}): S
   })
 }
 
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'CredentialsProviderError', 'TokenRefreshRequired'])
+
+/**
+ * What an S3 failure means for the user: a bucket that does not exist or credentials that are
+ * refused are theirs to fix (exit 2); an endpoint that does not answer or a 5xx is the service's
+ * (exit 3, worth retrying). Either way the bucket and the endpoint are named.
+ */
+export function describeS3Error(error: unknown, context: {bucket: string; key?: string; action: string; endpoint?: string}): LivectlError {
+  if (error instanceof LivectlError) return error
+  const endpoint = context.endpoint ?? 'AWS'
+  const unreachable = connectionError(error, 'S3', endpoint)
+  if (unreachable) return unreachable
+  const failure = error as {name?: string; message?: string; $metadata?: {httpStatusCode?: number}}
+  const name = failure.name ?? 'Error'
+  const status = failure.$metadata?.httpStatusCode
+  const target = `s3://${context.bucket}${context.key ? `/${context.key}` : ''}`
+  if (name === 'NoSuchBucket') {
+    return new UserError(`The S3 bucket "${context.bucket}" does not exist (endpoint ${endpoint})`, {cause: error, hint: `Create it first (aws s3 mb s3://${context.bucket}), or fix the bucket in --to.`})
+  }
+
+  if (CREDENTIAL_ERRORS.has(name)) return new UserError(`S3 refused the credentials to ${context.action} ${target}: ${name}`, {cause: error, hint: 'Check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and AWS_REGION.'})
+  if (name === 'AccessDenied' || status === 403) return new UserError(`S3 denied access to ${context.action} ${target}`, {cause: error, hint: 'Check the bucket policy and the permissions of these credentials.'})
+  const retryable = status === undefined || status >= 500 || status === 429
+  return new ExternalError(`S3 could not ${context.action} ${target}: ${name}${status ? ` (HTTP ${status})` : ''}${failure.message && failure.message !== name ? `: ${failure.message}` : ''}`, {cause: error, retryable})
+}
+
 export class S3Storage implements Storage {
   readonly uri: string
   readonly client: S3Client
@@ -59,8 +87,12 @@ export class S3Storage implements Storage {
       Metadata: {sha256: options.sha256},
     }
     if (options.sizeBytes <= MULTIPART_THRESHOLD_BYTES) {
-      const response = await this.client.send(new PutObjectCommand({...params, Body: createReadStream(file), ContentLength: options.sizeBytes}), {abortSignal: signal})
-      return {etag: response.ETag?.replace(/"/g, '')}
+      try {
+        const response = await this.client.send(new PutObjectCommand({...params, Body: createReadStream(file), ContentLength: options.sizeBytes}), {abortSignal: signal})
+        return {etag: response.ETag?.replace(/"/g, '')}
+      } catch (error) {
+        throw this.describe(error, 'upload', key, signal)
+      }
     }
 
     // lib-storage only for files big enough to need it: it is a tenth of a second of start-up.
@@ -78,18 +110,30 @@ export class S3Storage implements Storage {
     try {
       const response = await upload.done()
       return {etag: response.ETag?.replace(/"/g, '')}
+    } catch (error) {
+      throw this.describe(error, 'upload', key, signal)
     } finally {
       signal?.removeEventListener('abort', abort)
     }
   }
 
+  /** An S3 failure in words; a cancelled request stays what it was, so cancellation is recognised upstream. */
+  private describe(error: unknown, action: string, key?: string, signal?: AbortSignal): unknown {
+    if (signal?.aborted) return error
+    return describeS3Error(error, {bucket: this.options.bucket, key: key === undefined ? undefined : this.keyOf(key), action, endpoint: this.endpoint})
+  }
+
   async get(key: string, range?: {start: number; end: number}): Promise<Readable> {
-    const response = await this.client.send(new GetObjectCommand({
-      Bucket: this.options.bucket,
-      Key: this.keyOf(key),
-      ...(range ? {Range: `bytes=${range.start}-${range.end}`} : {}),
-    }))
-    return response.Body as Readable
+    try {
+      const response = await this.client.send(new GetObjectCommand({
+        Bucket: this.options.bucket,
+        Key: this.keyOf(key),
+        ...(range ? {Range: `bytes=${range.start}-${range.end}`} : {}),
+      }))
+      return response.Body as Readable
+    } catch (error) {
+      throw this.describe(error, 'read', key)
+    }
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -99,7 +143,7 @@ export class S3Storage implements Storage {
     } catch (error) {
       const status = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
       if (status === 404 || (error as Error).name === 'NotFound') return undefined
-      throw error
+      throw this.describe(error, 'look at', key)
     }
   }
 
@@ -107,7 +151,13 @@ export class S3Storage implements Storage {
     const base = this.options.prefix ? `${this.options.prefix}/` : ''
     let token: string | undefined
     do {
-      const page = await this.client.send(new ListObjectsV2Command({Bucket: this.options.bucket, Prefix: `${base}${prefix}`, ContinuationToken: token}))
+      let page
+      try {
+        page = await this.client.send(new ListObjectsV2Command({Bucket: this.options.bucket, Prefix: `${base}${prefix}`, ContinuationToken: token}))
+      } catch (error) {
+        throw this.describe(error, 'list')
+      }
+
       for (const object of page.Contents ?? []) {
         if (object.Key) yield {key: object.Key.slice(base.length), sizeBytes: Number(object.Size ?? 0), etag: object.ETag?.replace(/"/g, '')}
       }
@@ -119,10 +169,14 @@ export class S3Storage implements Storage {
   async delete(keys: readonly string[]): Promise<void> {
     for (let start = 0; start < keys.length; start += 1000) {
       const batch = keys.slice(start, start + 1000)
-      await this.client.send(new DeleteObjectsCommand({
-        Bucket: this.options.bucket,
-        Delete: {Objects: batch.map((key) => ({Key: this.keyOf(key)})), Quiet: true},
-      }))
+      try {
+        await this.client.send(new DeleteObjectsCommand({
+          Bucket: this.options.bucket,
+          Delete: {Objects: batch.map((key) => ({Key: this.keyOf(key)})), Quiet: true},
+        }))
+      } catch (error) {
+        throw this.describe(error, 'delete objects in')
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 /** Retries with exponential backoff and full jitter for passing failures: throttling, 5xx, dropped connections. */
-import {CancelledError, ExternalError} from '../errors.js'
+import {CancelledError, ExternalError} from './errors.js'
 
 const RETRYABLE_NAMES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'TimeoutError'])
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_STREAM_PREMATURE_CLOSE'])
