@@ -128,7 +128,8 @@ async function registerVideo({dataDir, db}) {
 
 async function startServe(env, {dataDir, db}) {
   const port = await freePort()
-  const args = ['bin/run.js', 'serve', '--data-dir', dataDir, '--port', String(port), '--log-level', 'silent', ...(db ? ['--db', db] : [])]
+  // One poster sends every comment: no per-client limit here.
+  const args = ['bin/run.js', 'serve', '--data-dir', dataDir, '--port', String(port), '--log-level', 'silent', '--comment-rate-limit', '0', ...(db ? ['--db', db] : [])]
   return startServerProcess(process.execPath, args, {cwd: REPO_ROOT, env, stream: 'stderr', pattern: /listening on (http:\/\/\S+)/})
 }
 

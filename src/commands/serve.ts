@@ -47,6 +47,13 @@ export default class Serve extends BaseCommand {
       min: 10,
       max: 10_000,
     }),
+    'comment-rate-limit': Flags.integer({
+      description: 'Comments one client (IP address) may post per minute; more get 429 with Retry-After (0: no limit).',
+      env: 'LIVECTL_COMMENT_RATE_LIMIT',
+      default: 30,
+      min: 0,
+    }),
+    'trust-proxy': Flags.boolean({description: 'Take client addresses from X-Forwarded-For (behind a load balancer or CDN); needed for per-client rate limits there.', env: 'LIVECTL_TRUST_PROXY'}),
     'log-level': Flags.string({description: 'Request log level.', env: 'LIVECTL_LOG_LEVEL', default: 'warn', options: ['silent', 'error', 'warn', 'info', 'debug']}),
   }
 
@@ -73,6 +80,8 @@ export default class Serve extends BaseCommand {
       deviceProfilesFile: flags['device-profiles'],
       corsOrigins: flags['cors-origins'],
       commentPollMs: flags['comment-poll-ms'],
+      commentsPerMinute: flags['comment-rate-limit'],
+      trustProxy: flags['trust-proxy'],
       logLevel: flags['log-level'] as 'warn',
     })
     // The first line on stderr says where it listens, also under --json (stdout then carries only the result).

@@ -4,6 +4,7 @@
  * one per resource: frames, comments, videos, media, watch pages, ops.
  */
 import {fastifySSE} from '@fastify/sse'
+import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import type {SchemaTypeProvider} from './type-provider.js'
 import {Ajv} from 'ajv'
@@ -15,7 +16,7 @@ import type {StorageConfig} from '../storage/open.js'
 import {ApiContext, MediaUrls, type MediaUrlOptions, PackageStorages, VideoCache} from './context.js'
 import {type CorsPolicy, parseCorsOrigins, registerCors} from './cors.js'
 import {DEFAULT_DEVICE_PROFILES, type DeviceProfiles} from './device-profiles.js'
-import {errorBody, toErrorResponse, writeClientError} from './http-errors.js'
+import {errorBody, HttpError, toErrorResponse, writeClientError} from './http-errors.js'
 import {type ApiMetrics, createApiMetrics} from './metrics.js'
 import {commentRoutes} from './routes/comments.js'
 import {frameRoutes} from './routes/frames.js'
@@ -40,6 +41,10 @@ export interface ApiOptions extends MediaUrlOptions {
   commentPollMs?: number
   /** Interval of the keep-alive comment on idle comment streams (default 15 s). */
   heartbeatMs?: number
+  /** Comments one client may post per minute (default: no limit; `livectl serve` sets 30). */
+  commentsPerMinute?: number
+  /** Trust X-Forwarded-For from a proxy in front (client addresses for rate limits and logs). */
+  trustProxy?: boolean
   /** The watch page's built assets (default: dist/web of this package). */
   webAssets?: WebAssets
   logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
@@ -63,6 +68,7 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    trustProxy: options.trustProxy ?? false,
     // Errors Fastify meets before any route (a malformed URL, an over-long parameter) get the same envelope.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
       const response = toErrorResponse(error)
@@ -99,7 +105,14 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
     cors: options.cors ?? parseCorsOrigins(undefined),
     web: options.webAssets ?? (await loadWebAssets()),
     heartbeatMs: options.heartbeatMs ?? 15_000,
+    commentsPerMinute: options.commentsPerMinute ?? 0,
   }
+
+  // Every answer, JSON and media included: browsers must not guess content types.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff')
+    return payload
+  })
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
@@ -128,6 +141,11 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
   })
   for (const schema of [schemas.errorSchema, schemas.frameSchema, schemas.commentSchema, schemas.videoSchema]) app.addSchema(schema)
   await registerCors(app, context.cors, options.publicUrl)
+  // Only routes that ask for it are limited (POST /comment); 429 with Retry-After, in the envelope.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, limit) => new HttpError(429, 'too_many_requests', `Too many requests: at most ${limit.max} per ${limit.after}; try again in ${Math.ceil(limit.ttl / 1000)} s`),
+  })
   await app.register(fastifySSE, {heartbeatInterval: context.heartbeatMs})
 
   await app.register(frameRoutes, {context})

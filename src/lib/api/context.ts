@@ -29,6 +29,8 @@ export interface ApiContext {
   web: WebAssets
   /** Interval of the SSE heartbeat comment that keeps proxies from closing idle streams. */
   heartbeatMs: number
+  /** Comments one client may post per minute; 0 for no limit. */
+  commentsPerMinute: number
   /** Starts migrating the catalog again when `error` says its schema is gone. */
   repairIfSchemaMissing(error: unknown): void
 }

@@ -21,6 +21,9 @@ export interface ServeOptions extends CatalogOptions, StorageConfig {
   /** How often comment streams look for comments stored through other replicas. */
   commentPollMs?: number
   heartbeatMs?: number
+  /** Comments one client may post per minute (0: no limit). */
+  commentsPerMinute?: number
+  trustProxy?: boolean
   logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
   /** How long shutdown waits for requests in flight before closing their connections. */
   shutdownTimeoutMs?: number
@@ -49,6 +52,8 @@ export async function startApiServer(options: ServeOptions): Promise<RunningServ
       cors,
       commentPollMs: options.commentPollMs,
       heartbeatMs: options.heartbeatMs,
+      commentsPerMinute: options.commentsPerMinute,
+      trustProxy: options.trustProxy,
     })
     let address: string
     try {

@@ -2,7 +2,7 @@
  * Stream keys: shown once at creation, stored only as SHA-256 hashes. A push to
  * rtmp://HOST:PORT/live/KEY is accepted only while its key is active.
  */
-import {createHash, randomBytes} from 'node:crypto'
+import {createHash, randomBytes, timingSafeEqual} from 'node:crypto'
 
 import type {Catalog} from '../catalog/connection.js'
 import {newId} from '../catalog/ids.js'
@@ -56,8 +56,25 @@ export async function revokeStreamKey(catalog: Catalog, name: string): Promise<S
   return {id: row.id, name: row.name, createdAt: row.created_at, revokedAt}
 }
 
+export type ActiveKeys = Map<string, {id: string; name: string}>
+
+/**
+ * The active key a pushed key is, compared in constant time: its SHA-256 against every active
+ * key's, all of them, with timingSafeEqual (no early exit, no hash-table probe on the secret's digest).
+ */
+export function findActiveKey(keys: ActiveKeys, pushedKey: string): {id: string; name: string} | undefined {
+  const pushed = Buffer.from(hashStreamKey(pushedKey), 'hex')
+  let found: {id: string; name: string} | undefined
+  for (const [hash, key] of keys) {
+    const stored = Buffer.from(hash, 'hex')
+    if (stored.length === pushed.length && timingSafeEqual(stored, pushed)) found = key
+  }
+
+  return found
+}
+
 /** Active keys by hash, for the synchronous check when a push starts. */
-export async function loadActiveKeys(catalog: Catalog): Promise<Map<string, {id: string; name: string}>> {
+export async function loadActiveKeys(catalog: Catalog): Promise<ActiveKeys> {
   const rows = await catalog.db.selectFrom('stream_keys').select(['id', 'name', 'key_hash']).where('revoked_at', 'is', null).execute()
   return new Map(rows.map((row) => [row.key_hash, {id: row.id, name: row.name}]))
 }

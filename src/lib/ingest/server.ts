@@ -16,7 +16,7 @@ import {ExternalError} from '../errors.js'
 import {listenError} from '../system-errors.js'
 import type {Rung} from '../media/ladder.js'
 import {openStorage, type StorageConfig} from '../storage/open.js'
-import {hashStreamKey, loadActiveKeys} from './keys.js'
+import {findActiveKey, loadActiveKeys} from './keys.js'
 import {createIngestMetrics, type IngestMetrics} from './metrics.js'
 import {runLiveSession} from './session.js'
 
@@ -117,7 +117,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
   }
 
   nms.on('prePublish', (session: NmsSession) => {
-    const key = keys.get(hashStreamKey(session.streamName))
+    const key = findActiveKey(keys, session.streamName)
     if (session.streamApp !== 'live' || !key) return refuse(session, 'unknown or revoked stream key')
     const current = byKey.get(key.name)
     if (current?.connected) return refuse(session, `key ${key.name} is already live`)

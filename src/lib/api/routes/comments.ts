@@ -32,10 +32,11 @@ export const commentRoutes: RouteModule<{context: ApiContext}> = async (app, {co
   const errors = {400: {$ref: 'Error#'}, 404: {$ref: 'Error#'}, 503: {$ref: 'Error#'}} as const
 
   app.post('/comment', {
+    config: context.commentsPerMinute > 0 ? {rateLimit: {max: context.commentsPerMinute, timeWindow: '1 minute'}} : {},
     schema: {
       summary: 'Store a comment. Posting the same id again returns the first stored comment.',
       body: schemas.postCommentBody,
-      response: {200: {$ref: 'Comment#'}, 201: {$ref: 'Comment#'}, 403: {$ref: 'Error#'}, 409: {$ref: 'Error#'}, 413: {$ref: 'Error#'}, 415: {$ref: 'Error#'}, ...errors},
+      response: {200: {$ref: 'Comment#'}, 201: {$ref: 'Comment#'}, 403: {$ref: 'Error#'}, 409: {$ref: 'Error#'}, 413: {$ref: 'Error#'}, 415: {$ref: 'Error#'}, 429: {$ref: 'Error#'}, ...errors},
     },
   }, async (request, reply) => {
     const {comment, created} = await postComment(catalog, request.body)
