@@ -64,6 +64,8 @@ export default class Transcode extends BaseCommand {
     }
 
     this.say(`Renditions written to ${path.resolve(outputDir)}`)
+    // On stderr, also under --json (where the result carries them in `warnings` too).
+    for (const warning of manifest.warnings ?? []) process.stderr.write(`Warning: ${warning}\n`)
     return manifest
   }
 }

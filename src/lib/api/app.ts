@@ -80,6 +80,21 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
   app.setValidatorCompiler(validatorCompiler())
   // JSON only: without this, Fastify would parse text/plain bodies too instead of answering 415.
   app.removeContentTypeParser('text/plain')
+  // JSON must be valid UTF-8: Fastify's own parser would store invalid bytes as replacement characters.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  const strictUtf8 = new TextDecoder('utf-8', {fatal: true})
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', {parseAs: 'buffer'}, (request, body, done) => {
+    let text: string
+    try {
+      text = strictUtf8.decode(body as Buffer)
+    } catch {
+      done(new HttpError(400, 'bad_request', 'The body is not valid UTF-8'), undefined)
+      return
+    }
+
+    parseJson(request, text, done)
+  })
 
   // A catalog whose schema went away (database dropped and re-created) is migrated again as soon as a request notices.
   const repairIfSchemaMissing = (error: unknown) => {

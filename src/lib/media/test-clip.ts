@@ -27,6 +27,8 @@ export interface TestClipOptions {
    * recording costs to decode, which is what benchmarks should measure.
    */
   encoding?: 'fast' | 'camera'
+  /** Put the MP4 index at the front (as streaming-ready files have it). */
+  faststart?: boolean
 }
 
 const CHANNEL_TONES: Record<Exclude<TestAudio, 'none'>, {layout: string; frequencies: number[]}> = {
@@ -54,6 +56,7 @@ export function buildTestClipArgs(options: TestClipOptions): string[] {
   else if (options.encoding === 'camera') args.push('-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-b:v', '8000k', '-pix_fmt', 'yuv420p', '-g', '250')
   else args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '250')
   if (audio !== 'none') args.push('-c:a', 'aac', '-b:a', '128k')
+  if (options.faststart) args.push('-movflags', '+faststart')
   args.push(options.output)
   return args
 }

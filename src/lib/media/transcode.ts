@@ -51,6 +51,8 @@ export interface RenditionsManifest {
   preset: string
   hasAudio: boolean
   renditions: Rendition[]
+  /** What the user should know although it worked (a source cut off short of what it declares). */
+  warnings?: string[]
 }
 
 export interface TranscodeDryRun {
@@ -88,6 +90,34 @@ export function validateSegmentDuration(seconds: number): number {
   return seconds
 }
 
+/**
+ * Segments must hold a whole number of frames, or their boundaries drift off the frames and
+ * `segment` finds no keyframe at one of them: 0.5 s at 25 fps is 12.5 frames. Refused here, with
+ * the nearest durations that work.
+ */
+export function assertWholeFrames(segmentDurationSeconds: number, frameRate: number): void {
+  if (!(frameRate > 0 && frameRate <= 240)) return
+  const frames = segmentDurationSeconds * frameRate
+  if (Math.abs(frames - Math.round(frames)) < 1e-3) return
+  const format = (count: number) => `${Number((count / frameRate).toFixed(6))} s (${count} frames)`
+  const nearest = [Math.floor(frames), Math.ceil(frames)].filter((count) => count >= 1).map(format)
+  throw new UserError(`A segment of ${segmentDurationSeconds} s is ${Number(frames.toFixed(3))} frames at the source's ${Number(frameRate.toFixed(3))} fps: segments must hold a whole number of frames`, {
+    hint: `Use --segment-duration ${nearest.join(' or ')}.`,
+  })
+}
+
+/** Declared durations this much longer than what decodes mean a cut-off recording (a second, or 2 %). */
+const TRUNCATION_TOLERANCE_SECONDS = 1
+const TRUNCATION_TOLERANCE_FRACTION = 0.02
+
+/** A warning when the source declared more than could be decoded (a recording cut off with its index at the front). */
+export function truncationWarning(input: string, declaredSeconds: number | undefined, decodedSeconds: number): string | undefined {
+  if (!declaredSeconds || !(declaredSeconds > 0)) return undefined
+  const missing = declaredSeconds - decodedSeconds
+  if (missing <= Math.max(TRUNCATION_TOLERANCE_SECONDS, declaredSeconds * TRUNCATION_TOLERANCE_FRACTION)) return undefined
+  return `${path.basename(input)} declares ${declaredSeconds.toFixed(1)} s but only ${decodedSeconds.toFixed(1)} s could be decoded: the recording looks cut off. The renditions hold the ${decodedSeconds.toFixed(1)} s that are there.`
+}
+
 function validatePreset(preset: string): string {
   if (!(X264_PRESETS as readonly string[]).includes(preset)) {
     throw new UserError(`Unknown x264 preset "${preset}"`, {hint: `Use one of: ${X264_PRESETS.join(', ')}`})
@@ -105,6 +135,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
   const outputDir = path.resolve(options.outputDir)
 
   const source = await probeSource(input, {signal: options.signal})
+  assertWholeFrames(segmentDurationSeconds, source.video.frameRate)
   const plan = planLadder(source.video, options.rungs)
   const hasAudio = source.audio !== undefined
   const {ffmpeg} = await mediaTools()
@@ -138,6 +169,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
     await runProcess(ffmpeg, argsFor(staging), {signal: options.signal, onStdoutLine: onProgressLine})
 
     const renditions = await Promise.all(plan.map((planned) => describeRendition(staging, planned, hasAudio, options.signal)))
+    const truncated = truncationWarning(input, source.durationSeconds, Math.max(...renditions.map((rendition) => rendition.durationSeconds)))
     const manifest: RenditionsManifest = {
       version: 1,
       createdAt: new Date().toISOString(),
@@ -147,6 +179,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       preset,
       hasAudio,
       renditions,
+      ...(truncated ? {warnings: [truncated]} : {}),
     }
     await writeJsonAtomic(path.join(staging, RENDITIONS_FILE), manifest)
     await commitStagingDir(staging, outputDir)

@@ -8,6 +8,8 @@ import path from 'node:path'
 
 import {UserError} from '../errors.js'
 import {assertReplaceableDir, commitStagingDir, createStagingDir, removeQuietly, writeJsonAtomic} from '../files.js'
+import {avcCodecString} from '../media/codecs.js'
+import {probeSource} from '../media/probe.js'
 import {mediaTools} from '../media/tools.js'
 import {createProgressParser, progressFraction} from '../media/progress.js'
 import type {Rendition, RenditionsManifest, TranscodeProgress} from '../media/transcode.js'
@@ -62,6 +64,41 @@ async function readKeyframes(ffprobe: string, file: string, signal?: AbortSignal
   return {keyframes: keyframes.sort((a, b) => a - b), lastFrameSeconds}
 }
 
+/**
+ * renditions.json must describe the files beside it: a hand-edited or stale one would put
+ * numbers in the master playlist that contradict the MPD (and the media). Each file is there,
+ * of the size written down, readable, and holds the picture, codec and audio it claims.
+ */
+async function checkRenditionFiles(inputDir: string, source: RenditionsManifest, renditions: readonly Rendition[], signal?: AbortSignal): Promise<void> {
+  const hint = 'renditions.json does not describe these files: re-run `livectl transcode` for this directory (never edit renditions.json by hand).'
+  for (const rendition of renditions) {
+    const file = path.join(inputDir, rendition.file)
+    let sizeBytes: number
+    try {
+      sizeBytes = (await stat(file)).size
+    } catch {
+      throw new UserError(`Rendition file missing: ${file}`, {hint: 'Re-run transcode for this directory.'})
+    }
+
+    const disagreements: string[] = []
+    if (sizeBytes !== rendition.sizeBytes) disagreements.push(`${rendition.sizeBytes} bytes written down, ${sizeBytes} on disk`)
+    let facts
+    try {
+      facts = await probeSource(file, {signal})
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error
+      throw new UserError(`Rendition ${rendition.name} (${file}) is not a readable video: ${error.message}`, {cause: error, hint: 'The file is damaged: re-run `livectl transcode` for this directory.'})
+    }
+
+    if (facts.video.width !== rendition.width || facts.video.height !== rendition.height) disagreements.push(`${rendition.width}x${rendition.height} written down, ${facts.video.width}x${facts.video.height} in the file`)
+    const videoCodec = avcCodecString(facts.video.profile, facts.video.level)
+    if (videoCodec !== rendition.videoCodec) disagreements.push(`codec ${rendition.videoCodec} written down, ${videoCodec} in the file`)
+    if (source.hasAudio && !facts.audio) disagreements.push('audio written down, none in the file')
+    if (!source.hasAudio && facts.audio) disagreements.push('no audio written down, audio in the file')
+    if (disagreements.length > 0) throw new UserError(`Rendition ${rendition.name} (${file}) does not match renditions.json: ${disagreements.join('; ')}`, {hint})
+  }
+}
+
 /** The rendition whose audio is packaged: the highest audio bitrate, tallest on a tie. */
 function pickAudioSource(renditions: readonly Rendition[]): number {
   let best = 0
@@ -84,13 +121,7 @@ export async function segmentPackage(options: SegmentOptions): Promise<PackageMa
 
   const renditions = [...source.renditions].sort((a, b) => b.height * b.width - a.height * a.width)
   const inputs = renditions.map((rendition) => path.join(inputDir, rendition.file))
-  for (const input of inputs) {
-    try {
-      await stat(input)
-    } catch {
-      throw new UserError(`Rendition file missing: ${input}`, {hint: 'Re-run transcode for this directory.'})
-    }
-  }
+  await checkRenditionFiles(inputDir, source, renditions, options.signal)
 
   const audioInput = source.hasAudio ? pickAudioSource(renditions) : undefined
   const {ffmpeg, ffprobe} = await mediaTools()
