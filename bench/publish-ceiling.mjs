@@ -29,7 +29,7 @@ function parseTarget(uri) {
   return {bucket: match[1], path: match[2].replace(/\/$/, '')}
 }
 
-/** The client settings a custom endpoint needs (FACTS.md); otherwise the SDK's defaults, retries included. */
+/** The client settings a custom endpoint needs (path-style addressing, checksums only when required); otherwise the SDK's defaults, retries included. */
 function createClient(endpoint) {
   return new S3Client({endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', logger: QUIET_LOGGER})
 }

@@ -53,7 +53,7 @@ const {ETAG_SCHEME} = await importDist('lib/publish/file-publisher.js')
 const {joinKey} = await importDist('lib/storage/storage.js')
 const {withCatalog} = await importDist('lib/catalog/connection.js')
 const {upsertVideo} = await importDist('lib/catalog/videos.js')
-const {cacheControlFor, contentTypeFor} = await importDist('lib/api/media.js')
+const {cacheControlFor, contentTypeFor} = await importDist('lib/package/media-types.js')
 
 async function main() {
   const {values} = parseArgs({

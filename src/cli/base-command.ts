@@ -10,7 +10,7 @@ import {ExitCode, formatErrorReport, toErrorReport, type ErrorReport} from '../l
 import {classifySystemError, isSystemError} from '../lib/system-errors.js'
 import {chooseProgressMode, runStep, type StepWork} from './progress.js'
 
-export const DEFAULT_DATA_DIR = './livectl-data'
+const DEFAULT_DATA_DIR = './livectl-data'
 
 export abstract class BaseCommand extends Command {
   static override baseFlags = {

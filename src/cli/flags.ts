@@ -22,3 +22,13 @@ export const signingFlags = {
   'cloudfront-key-pair-id': Flags.string({description: 'CloudFront key pair (public key) id for CloudFront signed URLs.', env: 'LIVECTL_CLOUDFRONT_KEY_PAIR_ID'}),
   'cloudfront-private-key': Flags.string({description: 'PEM file of the CloudFront private key.', env: 'LIVECTL_CLOUDFRONT_PRIVATE_KEY_FILE'}),
 }
+
+/** The one place catalog flags become the services' options. */
+export function catalogOptionsFrom(flags: {db?: string}, dataDir: string): {db?: string; dataDir: string} {
+  return {db: flags.db, dataDir}
+}
+
+/** The one place storage flags become the services' options. */
+export function storageConfigFrom(flags: {'s3-endpoint'?: string; 'hdfs-user'?: string; 'hdfs-delegation-token'?: string}): {s3Endpoint?: string; hdfsUser?: string; hdfsDelegationToken?: string} {
+  return {s3Endpoint: flags['s3-endpoint'], hdfsUser: flags['hdfs-user'], hdfsDelegationToken: flags['hdfs-delegation-token']}
+}

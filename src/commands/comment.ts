@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {catalogFlags} from '../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../cli/flags.js'
 import type {Comment, CommentPage} from '../lib/catalog/comments.js'
 import {listCommentsFrom, postCommentTo} from '../lib/catalog/comment-service.js'
 import {UserError} from '../lib/errors.js'
@@ -35,7 +35,7 @@ export default class CommentCommand extends BaseCommand {
 
   public async run(): Promise<Comment | CommentPage> {
     const {args, flags} = await this.parse(CommentCommand)
-    const target = {db: flags.db, dataDir: this.dataDir(flags), api: flags.api}
+    const target = {...catalogOptionsFrom(flags, this.dataDir(flags)), api: flags.api}
     if (flags.list) {
       if (args.text !== undefined) throw new UserError('Give either a comment to post or --list, not both')
       const page = await listCommentsFrom({...target, videoId: args.video, after: flags.after, limit: flags.limit})

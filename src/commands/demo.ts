@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {catalogFlags, catalogOptionsFrom} from '../cli/flags.js'
 import {startApiServer} from '../lib/api/serve.js'
 import {type DemoResult, runDemo} from '../lib/demo.js'
 import {X264_PRESETS} from '../lib/media/transcode.js'
@@ -19,6 +20,7 @@ export default class Demo extends BaseCommand {
   ]
 
   static override flags = {
+    ...catalogFlags,
     duration: Flags.integer({description: 'Length of the generated clip in seconds.', env: 'LIVECTL_DEMO_DURATION', default: 6, min: 1, max: 600}),
     size: Flags.string({description: 'Picture size of the generated clip, WIDTHxHEIGHT.', env: 'LIVECTL_DEMO_SIZE', default: '1280x720'}),
     preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
@@ -34,7 +36,7 @@ export default class Demo extends BaseCommand {
     if (!size) this.error(`--size must look like 1280x720 (got ${flags.size})`, {exit: 2})
     const result = await this.step('Demo: generate, transcode, segment, publish', (update) =>
       runDemo({
-        dataDir: this.dataDir(flags),
+        ...catalogOptionsFrom(flags, this.dataDir(flags)),
         durationSeconds: flags.duration,
         width: Number(size[1]),
         height: Number(size[2]),
@@ -56,7 +58,7 @@ export default class Demo extends BaseCommand {
       return {...result, watchUrl}
     }
 
-    const server = await startApiServer({dataDir: this.dataDir(flags), host: flags.host, port: flags.port})
+    const server = await startApiServer({...catalogOptionsFrom(flags, this.dataDir(flags)), host: flags.host, port: flags.port})
     const watchUrl = `${server.url}/watch/${result.videoId}`
     // On stderr too, so it shows under --json (whose stdout carries only the result, at the end).
     process.stderr.write(`livectl API listening on ${server.url} (catalog ${server.catalog})\n`)

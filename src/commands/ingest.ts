@@ -3,7 +3,7 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {catalogFlags, storageFlags} from '../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {startIngestServer} from '../lib/ingest/server.js'
 import {loadLadder} from '../lib/media/ladder.js'
 import {validateSegmentDuration, X264_PRESETS} from '../lib/media/transcode.js'
@@ -44,14 +44,11 @@ export default class Ingest extends BaseCommand {
     const {flags} = await this.parse(Ingest)
     const dataDir = this.dataDir(flags)
     const ingest = await startIngestServer({
-      db: flags.db,
-      dataDir,
+      ...catalogOptionsFrom(flags, dataDir),
+      ...storageConfigFrom(flags),
       host: flags.host,
       rtmpPort: flags['rtmp-port'],
       to: flags.to ?? path.join(dataDir, 'media'),
-      s3Endpoint: flags['s3-endpoint'],
-      hdfsUser: flags['hdfs-user'],
-      hdfsDelegationToken: flags['hdfs-delegation-token'],
       rungs: await loadLadder(flags['live-ladder']),
       segmentDurationSeconds: validateSegmentDuration(Number(flags['segment-duration'])),
       dvrWindowSeconds: flags['dvr-window'],

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {catalogFlags, storageFlags} from '../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import type {InvalidationOptions} from '../lib/cdn/invalidate.js'
 import {UserError} from '../lib/errors.js'
 import {DEFAULT_PUBLISH_CONCURRENCY, type PublishResult, publishPackage} from '../lib/publish/publish.js'
@@ -54,11 +54,8 @@ export default class Publish extends BaseCommand {
       to: flags.to ?? path.join(this.dataDir(flags), 'media'),
       videoId: flags['video-id'],
       title: flags.title,
-      db: flags.db,
-      dataDir: this.dataDir(flags),
-      s3Endpoint: flags['s3-endpoint'],
-      hdfsUser: flags['hdfs-user'],
-      hdfsDelegationToken: flags['hdfs-delegation-token'],
+      ...catalogOptionsFrom(flags, this.dataDir(flags)),
+      ...storageConfigFrom(flags),
       concurrency: flags.concurrency,
       attempts: flags.attempts,
       dryRun: flags['dry-run'],

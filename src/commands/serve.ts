@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {catalogFlags, signingFlags, storageFlags} from '../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom, signingFlags, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {startApiServer} from '../lib/api/serve.js'
 import {resolveSigning} from '../lib/cdn/config.js'
 
@@ -69,11 +69,8 @@ export default class Serve extends BaseCommand {
     const server = await startApiServer({
       ...signing,
       mediaBaseUrl: flags['media-url'],
-      s3Endpoint: flags['s3-endpoint'],
-      hdfsUser: flags['hdfs-user'],
-      hdfsDelegationToken: flags['hdfs-delegation-token'],
-      db: flags.db,
-      dataDir: this.dataDir(flags),
+      ...storageConfigFrom(flags),
+      ...catalogOptionsFrom(flags, this.dataDir(flags)),
       host: flags.host,
       port: flags.port,
       publicUrl: flags['public-url'],

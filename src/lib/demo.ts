@@ -15,6 +15,8 @@ export type DemoStage = 'generate' | 'transcode' | 'segment' | 'publish'
 
 export interface DemoOptions {
   dataDir: string
+  /** The catalog the demo is registered in (--db / LIVECTL_DB); default SQLite in the data directory. */
+  db?: string
   durationSeconds: number
   width: number
   height: number
@@ -79,6 +81,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     videoId: 'demo',
     title: 'livectl demo clip',
     dataDir: options.dataDir,
+    db: options.db,
     signal: options.signal,
   })
 

@@ -12,7 +12,7 @@ import {sql} from 'kysely'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startApiServer, type RunningServer} from '../../src/lib/api/serve.js'
-import {openCatalog} from '../../src/lib/catalog/connection.js'
+import {catalogMigrationStatus, openCatalog} from '../../src/lib/catalog/connection.js'
 import {upsertVideo} from '../../src/lib/catalog/videos.js'
 import {makeTempDir} from '../support/media.js'
 import {createTestDatabase, MYSQL_ADMIN_URL, runMysqlSuites} from '../support/mysql.js'
@@ -56,15 +56,23 @@ async function expectFirstUnavailable(base: string): Promise<void> {
   expect((await response.json()).error).toMatchObject({status: 503, code: 'unavailable'})
 }
 
-async function expectRecovered(base: string): Promise<void> {
+/** Healthy again, and the repair's migrations all done (the next test drops tables again). */
+async function expectRecovered(base: string, db: {url?: string; dataDir: string}): Promise<void> {
   await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, {what: 'the catalog to be repaired', timeoutMs: 30_000})
   expect((await fetch(`${base}/videos`)).status).toBe(200)
+  const catalog = await openCatalog({url: db.url, dataDir: db.dataDir, migrate: false})
+  try {
+    await waitFor(async () => (await catalogMigrationStatus(catalog)).pending.length === 0, {what: 'every migration to be applied again'})
+  } finally {
+    await catalog.close()
+  }
 }
 
 describe.runIf(runMysqlSuites)('a MySQL catalog that goes away under serve', () => {
   let database: {url: string; drop: () => Promise<void>}
   let server: RunningServer
   let name: string
+  let dataDir: string
 
   const admin = async (statement: string) => {
     const connection = await createConnection({uri: MYSQL_ADMIN_URL})
@@ -78,7 +86,7 @@ describe.runIf(runMysqlSuites)('a MySQL catalog that goes away under serve', () 
   beforeAll(async () => {
     database = await createTestDatabase()
     name = new URL(database.url).pathname.slice(1)
-    const dataDir = path.join(work.dir, 'mysql')
+    dataDir = path.join(work.dir, 'mysql')
     const catalog = await openCatalog({url: database.url, dataDir})
     await upsertVideo(catalog, {id: 'clip', title: 'Clip', status: 'ready', packageLocation: '/nowhere'})
     await catalog.close()
@@ -94,7 +102,7 @@ describe.runIf(runMysqlSuites)('a MySQL catalog that goes away under serve', () 
     await admin(`DROP DATABASE \`${name}\``)
     await expectUnavailable(server.url)
     await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
-    await expectRecovered(server.url)
+    await expectRecovered(server.url, {url: database.url, dataDir})
     // The schema is back, empty: the API works again, writes included.
     expect((await (await fetch(`${server.url}/videos`)).json()).videos).toEqual([])
   })
@@ -102,7 +110,7 @@ describe.runIf(runMysqlSuites)('a MySQL catalog that goes away under serve', () 
   it('answers 503 while the tables are gone, and recovers by migrating again', async () => {
     for (const table of TABLES) await admin(`DROP TABLE IF EXISTS \`${name}\`.\`${table}\``)
     await expectFirstUnavailable(server.url)
-    await expectRecovered(server.url)
+    await expectRecovered(server.url, {url: database.url, dataDir})
   })
 })
 
@@ -116,7 +124,7 @@ describe('an SQLite catalog whose tables are dropped under serve', () => {
       expect((await fetch(`${server.url}/videos`)).status).toBe(200)
       for (const table of TABLES) await sql.raw(`DROP TABLE IF EXISTS ${table}`).execute(catalog.db)
       await expectFirstUnavailable(server.url)
-      await expectRecovered(server.url)
+      await expectRecovered(server.url, {dataDir})
     } finally {
       await server.close()
       await catalog.close()

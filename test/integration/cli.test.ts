@@ -98,6 +98,15 @@ describe('livectl', () => {
     expect(demo.watchUrl).toBe('http://127.0.0.1:8080/watch/demo')
   })
 
+  it('demo registers the video in the catalog --db names, not in the default one', async () => {
+    const dataDir = path.join(work.dir, 'demo-db')
+    const db = `sqlite:${path.join(work.dir, 'elsewhere.db')}`
+    const result = await runCli(['demo', '--duration', '1', '--size', '320x180', '--preset', 'ultrafast', '--db', db, '--data-dir', dataDir])
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(JSON.parse((await runCli(['videos', 'show', 'demo', '--db', db, '--json'])).stdout)).toMatchObject({id: 'demo', status: 'ready'})
+    expect((await runCli(['videos', 'show', 'demo', '--data-dir', dataDir])).exitCode).toBe(2)
+  })
+
   it('demo --serve ends with the whole system running: it prints the watch URL and serves it until SIGINT', async () => {
     const dataDir = path.join(work.dir, 'served')
     const run = startCli(['demo', '--serve', '--port', '0', '--duration', '2', '--size', '640x360', '--preset', 'ultrafast'], {env: {LIVECTL_DATA_DIR: dataDir}})

@@ -2,14 +2,16 @@
  * `segment` with real ffmpeg: one CMAF segment set behind an HLS master and a DASH MPD, checked
  * with the parsers players use; refusal of misaligned renditions; formats; atomic output.
  */
-import {readdir, readFile, writeFile} from 'node:fs/promises'
+import {readdir, readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import m3u8 from 'm3u8-parser'
 import mpd from 'mpd-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {avcCodecString} from '../../src/lib/media/codecs.js'
 import {standardLadder} from '../../src/lib/media/ladder.js'
+import {probeSource} from '../../src/lib/media/probe.js'
 import {type RenditionsManifest, transcodeLadder} from '../../src/lib/media/transcode.js'
 import type {PackageManifest} from '../../src/lib/package/manifest.js'
 import {segmentPackage} from '../../src/lib/package/segment.js'
@@ -167,6 +169,11 @@ describe('segment command', () => {
     await runCli(['transcode', path.join(work.dir, 'clip.mp4'), '-o', fake, '--ladder', '144p', '--preset', 'ultrafast'])
     const manifest = JSON.parse(await readFile(path.join(fake, 'renditions.json'), 'utf8')) as RenditionsManifest
     await writeFile(path.join(fake, '144p.mp4'), await readFile(path.join(work.dir, 'clip.mp4')))
+    // renditions.json tells the truth about the swapped file, so the keyframe check is what refuses it.
+    const facts = await probeSource(path.join(fake, '144p.mp4'))
+    Object.assign(manifest.renditions[0] as object, {
+      width: facts.video.width, height: facts.video.height, videoCodec: avcCodecString(facts.video.profile, facts.video.level), sizeBytes: (await stat(path.join(fake, '144p.mp4'))).size,
+    })
     await writeFile(path.join(fake, 'renditions.json'), JSON.stringify(manifest))
     const result = await runCli(['segment', fake, '-o', path.join(work.dir, 'camera-pkg')])
     expect(result.exitCode).toBe(2)

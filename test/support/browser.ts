@@ -8,7 +8,10 @@ import {type Browser, chromium} from 'playwright-core'
 
 export const CHROMIUM = process.env.LIVECTL_TEST_CHROMIUM ?? '/usr/bin/chromium'
 
-/** The flags that keep Chromium quiet and off the network on these machines (../shared/FACTS.md). */
+/**
+ * The flags that keep Chromium quiet and off the network: without the background-networking ones
+ * it opens connections that a machine without internet refuses, many at a time.
+ */
 const ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--mute-audio',

@@ -2,7 +2,8 @@ import {describe, expect, it} from 'vitest'
 
 import {DEFAULT_DEVICE_PROFILES, parseDeviceProfiles} from '../../src/lib/api/device-profiles.js'
 import {framePlanKey, framesFor, planFrames, segmentsInWindow, selectRendition} from '../../src/lib/api/frames.js'
-import {cacheControlFor, contentTypeFor, isSafeFileName, parseRange} from '../../src/lib/api/media.js'
+import {isSafeFileName, parseRange} from '../../src/lib/api/media.js'
+import {cacheControlFor, contentTypeFor} from '../../src/lib/package/media-types.js'
 import type {PackageManifest, PackageSegment, PackageTrack} from '../../src/lib/package/manifest.js'
 
 const segments = (id: string, count: number, duration = 2): PackageSegment[] =>
@@ -93,9 +94,11 @@ describe('framePlanKey', () => {
 
 describe('device profiles', () => {
   it('reads a replacement table and rejects a malformed one', () => {
-    expect(parseDeviceProfiles({phone: {maxHeight: 360, maxBandwidthKbps: 800}})).toEqual({phone: {maxHeight: 360, maxBandwidthKbps: 800}})
-    expect(() => parseDeviceProfiles({phone: {maxHeight: 'big'}})).toThrow(/needs positive maxHeight/)
-    expect(() => parseDeviceProfiles({'Bad Name': {maxHeight: 1, maxBandwidthKbps: 1}})).toThrow(/invalid device name/)
+    expect(parseDeviceProfiles({phone: {maxShortSide: 360, maxBandwidthKbps: 800}})).toEqual({phone: {maxShortSide: 360, maxBandwidthKbps: 800}})
+    // The earlier name of the key is still read.
+    expect(parseDeviceProfiles({phone: {maxHeight: 360, maxBandwidthKbps: 800}})).toEqual({phone: {maxShortSide: 360, maxBandwidthKbps: 800}})
+    expect(() => parseDeviceProfiles({phone: {maxShortSide: 'big'}})).toThrow(/needs positive maxShortSide/)
+    expect(() => parseDeviceProfiles({'Bad Name': {maxShortSide: 1, maxBandwidthKbps: 1}})).toThrow(/invalid device name/)
     expect(() => parseDeviceProfiles([])).toThrow(/expected an object/)
     expect(() => parseDeviceProfiles({})).toThrow(/no devices/)
   })

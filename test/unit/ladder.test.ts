@@ -72,7 +72,9 @@ describe('ladder definitions', () => {
 
   it('reads a custom ladder with defaults for the optional fields', () => {
     const [rung] = parseLadderDefinition({rungs: [{height: 540, videoBitrateKbps: 2000, audioBitrateKbps: 96}]})
-    expect(rung).toEqual({name: '540p', height: 540, videoBitrateKbps: 2000, maxRateKbps: 2140, bufferSizeKbps: 3000, audioBitrateKbps: 96, profile: 'high'})
+    expect(rung).toEqual({name: '540p', shortSide: 540, videoBitrateKbps: 2000, maxRateKbps: 2140, bufferSizeKbps: 3000, audioBitrateKbps: 96, profile: 'high'})
+    // The key says what it means (the short side); "height", its earlier name, is still read.
+    expect(parseLadderDefinition([{shortSide: 540, videoBitrateKbps: 2000, audioBitrateKbps: 96}])).toEqual([rung])
   })
 
   it.each([

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {catalogFlags} from '../../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../../cli/flags.js'
 import {type MigrateResult, migrateDatabase} from '../../lib/catalog/service.js'
 
 export default class DbMigrate extends BaseCommand {
@@ -10,7 +10,7 @@ export default class DbMigrate extends BaseCommand {
 
   public async run(): Promise<MigrateResult> {
     const {flags} = await this.parse(DbMigrate)
-    const result = await migrateDatabase({db: flags.db, dataDir: this.dataDir(flags)})
+    const result = await migrateDatabase({...catalogOptionsFrom(flags, this.dataDir(flags))})
     this.say(result.applied.length > 0 ? `Applied ${result.applied.join(', ')} to ${result.catalog}` : `${result.catalog} is up to date`)
     return result
   }

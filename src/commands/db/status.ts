@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {catalogFlags} from '../../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../../cli/flags.js'
 import type {MigrationStatus} from '../../lib/catalog/connection.js'
 import {databaseStatus} from '../../lib/catalog/service.js'
 
@@ -10,7 +10,7 @@ export default class DbStatus extends BaseCommand {
 
   public async run(): Promise<MigrationStatus> {
     const {flags} = await this.parse(DbStatus)
-    const status = await databaseStatus({db: flags.db, dataDir: this.dataDir(flags)})
+    const status = await databaseStatus({...catalogOptionsFrom(flags, this.dataDir(flags))})
     this.say(`catalog: ${status.catalog}`)
     for (const migration of status.migrations) this.say(`  ${migration.executedAt ? `applied ${migration.executedAt}` : 'pending'.padEnd(32)}  ${migration.name}`)
     return status

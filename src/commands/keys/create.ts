@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {catalogFlags} from '../../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../../cli/flags.js'
 import {createKey} from '../../lib/ingest/key-service.js'
 import type {CreatedStreamKey} from '../../lib/ingest/keys.js'
 
@@ -13,7 +13,7 @@ export default class KeysCreate extends BaseCommand {
 
   public async run(): Promise<CreatedStreamKey> {
     const {args, flags} = await this.parse(KeysCreate)
-    const created = await createKey({db: flags.db, dataDir: this.dataDir(flags), name: args.name})
+    const created = await createKey({...catalogOptionsFrom(flags, this.dataDir(flags)), name: args.name})
     this.say(`Stream key for ${created.name} (shown once, store it now):`)
     this.say(created.key)
     this.say(`Push to rtmp://HOST:1935/live/${created.key}`)

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {catalogFlags} from '../../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../../cli/flags.js'
 import {listKeys} from '../../lib/ingest/key-service.js'
 import type {StreamKeyInfo} from '../../lib/ingest/keys.js'
 
@@ -10,7 +10,7 @@ export default class KeysList extends BaseCommand {
 
   public async run(): Promise<{keys: StreamKeyInfo[]}> {
     const {flags} = await this.parse(KeysList)
-    const keys = await listKeys({db: flags.db, dataDir: this.dataDir(flags)})
+    const keys = await listKeys({...catalogOptionsFrom(flags, this.dataDir(flags))})
     for (const key of keys) this.say(`${key.name.padEnd(24)} ${key.revokedAt ? `revoked ${key.revokedAt}` : 'active'.padEnd(32)} created ${key.createdAt}`)
     if (keys.length === 0) this.say('No stream keys: create one with `livectl keys create NAME`.')
     return {keys}

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {catalogFlags} from '../../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../../cli/flags.js'
 import {revokeKey} from '../../lib/ingest/key-service.js'
 import type {StreamKeyInfo} from '../../lib/ingest/keys.js'
 
@@ -13,7 +13,7 @@ export default class KeysRevoke extends BaseCommand {
 
   public async run(): Promise<StreamKeyInfo> {
     const {args, flags} = await this.parse(KeysRevoke)
-    const revoked = await revokeKey({db: flags.db, dataDir: this.dataDir(flags), name: args.name})
+    const revoked = await revokeKey({...catalogOptionsFrom(flags, this.dataDir(flags)), name: args.name})
     this.say(`Revoked ${revoked.name} at ${revoked.revokedAt}`)
     return revoked
   }

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {catalogFlags} from '../../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../../cli/flags.js'
 import {registerPackage} from '../../lib/catalog/service.js'
 import type {Video} from '../../lib/catalog/videos.js'
 
@@ -18,7 +18,7 @@ export default class VideosAdd extends BaseCommand {
 
   public async run(): Promise<Video> {
     const {args, flags} = await this.parse(VideosAdd)
-    const video = await registerPackage({db: flags.db, dataDir: this.dataDir(flags), packageDir: args.package, id: flags.id, title: flags.title})
+    const video = await registerPackage({...catalogOptionsFrom(flags, this.dataDir(flags)), packageDir: args.package, id: flags.id, title: flags.title})
     this.say(`Registered ${video.id} (${video.status}, ${video.durationSeconds.toFixed(1)} s) from ${video.packageLocation}`)
     return video
   }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {catalogFlags} from '../../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../../cli/flags.js'
 import {listCatalogVideos} from '../../lib/catalog/service.js'
 import type {VideoPage} from '../../lib/catalog/videos.js'
 
@@ -16,7 +16,7 @@ export default class VideosList extends BaseCommand {
 
   public async run(): Promise<VideoPage> {
     const {flags} = await this.parse(VideosList)
-    const page = await listCatalogVideos({db: flags.db, dataDir: this.dataDir(flags), limit: flags.limit, after: flags.after})
+    const page = await listCatalogVideos({...catalogOptionsFrom(flags, this.dataDir(flags)), limit: flags.limit, after: flags.after})
     for (const video of page.videos) this.say(`${video.id.padEnd(24)} ${video.status.padEnd(10)} ${video.durationSeconds.toFixed(1).padStart(8)} s  ${video.title}`)
     if (page.videos.length === 0) this.say('No videos yet: register a package with `livectl videos add PKG`.')
     if (page.next) this.say(`More: --after ${page.next}`)

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {catalogFlags} from '../../cli/flags.js'
+import {catalogFlags, catalogOptionsFrom} from '../../cli/flags.js'
 import {showVideo, type VideoDetails} from '../../lib/catalog/service.js'
 
 export default class VideosShow extends BaseCommand {
@@ -12,7 +12,7 @@ export default class VideosShow extends BaseCommand {
 
   public async run(): Promise<VideoDetails> {
     const {args, flags} = await this.parse(VideosShow)
-    const video = await showVideo({db: flags.db, dataDir: this.dataDir(flags), id: args.id})
+    const video = await showVideo({...catalogOptionsFrom(flags, this.dataDir(flags)), id: args.id})
     this.say(`${video.id}: ${video.title}`)
     this.say(`  status ${video.status}, ${video.durationSeconds.toFixed(1)} s, created ${video.createdAt}`)
     this.say(`  package ${video.packageLocation} (${video.formats.join(', ') || 'none'})`)

@@ -16,7 +16,7 @@ export interface CorsPolicy {
   origins: ReadonlySet<string>
 }
 
-export const DEFAULT_CORS_ORIGINS = '*'
+const DEFAULT_CORS_ORIGINS = '*'
 
 /** "*", "none", or a comma-separated list of origins, "*" among them or not. */
 export function parseCorsOrigins(spec: string | undefined): CorsPolicy {

@@ -1,14 +1,14 @@
 /**
  * Which rendition each kind of screen gets: the tallest rendition whose short side is at most the
- * device's maxHeight and whose peak bandwidth fits its maxBandwidthKbps (and the client's
+ * device's maxShortSide and whose peak bandwidth fits its maxBandwidthKbps (and the client's
  * `bandwidth` hint). Configurable with a JSON file of the same shape.
  */
 import {UserError} from '../errors.js'
 import {readJsonFile} from '../files.js'
 
 export interface DeviceProfile {
-  /** Largest short side of the picture, in pixels. */
-  maxHeight: number
+  /** Largest short side of the picture, in pixels (the height of a landscape picture). */
+  maxShortSide: number
   /** Largest peak bandwidth (video plus audio), kbps. */
   maxBandwidthKbps: number
 }
@@ -16,29 +16,30 @@ export interface DeviceProfile {
 export type DeviceProfiles = Record<string, DeviceProfile>
 
 export const DEFAULT_DEVICE_PROFILES: DeviceProfiles = {
-  mobile: {maxHeight: 480, maxBandwidthKbps: 2000},
-  tablet: {maxHeight: 720, maxBandwidthKbps: 4000},
-  laptop: {maxHeight: 1080, maxBandwidthKbps: 8000},
-  desktop: {maxHeight: 1080, maxBandwidthKbps: 12_000},
-  tv: {maxHeight: 2160, maxBandwidthKbps: 25_000},
+  mobile: {maxShortSide: 480, maxBandwidthKbps: 2000},
+  tablet: {maxShortSide: 720, maxBandwidthKbps: 4000},
+  laptop: {maxShortSide: 1080, maxBandwidthKbps: 8000},
+  desktop: {maxShortSide: 1080, maxBandwidthKbps: 12_000},
+  tv: {maxShortSide: 2160, maxBandwidthKbps: 25_000},
 }
 
 export function parseDeviceProfiles(definition: unknown, where = 'device profiles'): DeviceProfiles {
   if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
-    throw new UserError(`${where}: expected an object of {"device": {"maxHeight": N, "maxBandwidthKbps": N}}`)
+    throw new UserError(`${where}: expected an object of {"device": {"maxShortSide": N, "maxBandwidthKbps": N}}`)
   }
 
   const profiles: DeviceProfiles = {}
   for (const [name, value] of Object.entries(definition)) {
     if (!/^[a-z][a-z0-9_-]{0,31}$/.test(name)) throw new UserError(`${where}: invalid device name "${name}"`)
-    const profile = value as Partial<DeviceProfile> | null
-    const maxHeight = profile?.maxHeight
+    // "maxHeight" is the key's earlier name, still read.
+    const profile = value as (Partial<DeviceProfile> & {maxHeight?: unknown}) | null
+    const maxShortSide = profile?.maxShortSide ?? profile?.maxHeight
     const maxBandwidthKbps = profile?.maxBandwidthKbps
-    if (typeof maxHeight !== 'number' || maxHeight <= 0 || typeof maxBandwidthKbps !== 'number' || maxBandwidthKbps <= 0) {
-      throw new UserError(`${where}: "${name}" needs positive maxHeight and maxBandwidthKbps`)
+    if (typeof maxShortSide !== 'number' || maxShortSide <= 0 || typeof maxBandwidthKbps !== 'number' || maxBandwidthKbps <= 0) {
+      throw new UserError(`${where}: "${name}" needs positive maxShortSide and maxBandwidthKbps`)
     }
 
-    profiles[name] = {maxHeight, maxBandwidthKbps}
+    profiles[name] = {maxShortSide, maxBandwidthKbps}
   }
 
   if (Object.keys(profiles).length === 0) throw new UserError(`${where}: no devices defined`)

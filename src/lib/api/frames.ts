@@ -21,7 +21,6 @@ export interface Frame {
 }
 
 export const DEFAULT_WINDOW_SECONDS = 30
-export const MAX_WINDOW_SECONDS = 300
 
 /**
  * The tallest video rendition that fits the device (short side and peak bandwidth, audio included)
@@ -31,7 +30,7 @@ export function selectRendition(pkg: PackageManifest, profile: DeviceProfile, ba
   const audioBandwidth = pkg.audio?.bandwidth ?? 0
   const limitBps = Math.min(profile.maxBandwidthKbps, bandwidthHintKbps ?? Number.POSITIVE_INFINITY) * 1000
   const bySize = [...pkg.renditions].sort((a, b) => shortSide(b) - shortSide(a) || b.bandwidth - a.bandwidth)
-  const fitting = bySize.find((track) => shortSide(track) <= profile.maxHeight && track.bandwidth + audioBandwidth <= limitBps)
+  const fitting = bySize.find((track) => shortSide(track) <= profile.maxShortSide && track.bandwidth + audioBandwidth <= limitBps)
   return fitting ?? bySize.at(-1)
 }
 

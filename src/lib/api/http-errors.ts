@@ -36,7 +36,7 @@ const STATUS_CODES: Record<number, string> = {
   503: 'unavailable',
 }
 
-export function codeForStatus(status: number): string {
+function codeForStatus(status: number): string {
   return STATUS_CODES[status] ?? (status >= 500 ? 'internal' : 'bad_request')
 }
 

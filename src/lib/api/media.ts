@@ -1,26 +1,4 @@
-/** Serving package files: content types, cache policy and byte ranges. The pure parts. */
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.mpd': 'application/dash+xml',
-  '.m4s': 'video/iso.segment',
-  '.mp4': 'video/mp4',
-  '.m4a': 'audio/mp4',
-  '.json': 'application/json',
-}
-
-export function contentTypeFor(file: string): string {
-  const extension = file.slice(file.lastIndexOf('.')).toLowerCase()
-  return CONTENT_TYPES[extension] ?? 'application/octet-stream'
-}
-
-/**
- * Manifests change (a live playlist grows; a re-publish replaces it): never cache them. Segments
- * never change under the same name: cache them for a year.
- */
-export function cacheControlFor(file: string): string {
-  return /\.(m3u8|mpd|json)$/i.test(file) ? 'no-cache' : 'public, max-age=31536000, immutable'
-}
+/** Serving package files over HTTP: safe file names and byte ranges. The pure parts. */
 
 /** A package file name: flat, no path separators, no leading dot, nothing like "..". */
 export function isSafeFileName(file: string): boolean {

@@ -20,13 +20,13 @@ export interface WebAssets {
   vendor: {hls: string; dash: string}
 }
 
-export const BUILD_FILE = 'build.json'
-export const VENDOR_FILES = {hls: 'vendor/hls.min.js', dash: 'vendor/dash.mediaplayer.min.js'} as const
+const BUILD_FILE = 'build.json'
+const VENDOR_FILES = {hls: 'vendor/hls.min.js', dash: 'vendor/dash.mediaplayer.min.js'} as const
 
 /** The repository (or installed package) root: three levels above this file, in src/ and in dist/ alike. */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
-export const DEFAULT_WEB_DIR = path.join(PACKAGE_ROOT, 'dist', 'web')
+const DEFAULT_WEB_DIR = path.join(PACKAGE_ROOT, 'dist', 'web')
 
 export async function loadWebAssets(dir = DEFAULT_WEB_DIR): Promise<WebAssets> {
   let buildId: string | undefined

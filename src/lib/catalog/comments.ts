@@ -43,7 +43,7 @@ export interface PostCommentResult {
 /** Length in Unicode code points, as JSON Schema's maxLength counts. */
 const codePoints = (text: string) => [...text].length
 
-export function validateCommentInput(input: PostCommentInput): void {
+function validateCommentInput(input: PostCommentInput): void {
   if (input.id !== undefined && !isValidId(input.id)) throw new UserError(`Invalid comment id ${JSON.stringify(input.id)}: use 1-64 letters, digits, "-" or "_"`)
   assertValidId(input.video_id)
   const author = codePoints(input.author)
@@ -67,7 +67,7 @@ function isForeignKeyViolation(error: unknown): boolean {
   return code === 'ER_NO_REFERENCED_ROW_2' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY'
 }
 
-export const encodeCursor = (seq: number) => Buffer.from(`c${seq}`).toString('base64url')
+const encodeCursor = (seq: number) => Buffer.from(`c${seq}`).toString('base64url')
 
 export function decodeCursor(cursor: string): number {
   const decoded = Buffer.from(cursor, 'base64url').toString()

@@ -33,7 +33,7 @@ export interface Catalog {
   close(): Promise<void>
 }
 
-export const DEFAULT_SQLITE_FILE = 'catalog.db'
+const DEFAULT_SQLITE_FILE = 'catalog.db'
 
 /** `sqlite:PATH`, `sqlite::memory:`, `mysql://user:pass@host:port/db`; default SQLite under the data directory. */
 export function resolveCatalogLocation(url: string | undefined, dataDir: string): CatalogLocation {
@@ -105,7 +105,7 @@ export function isUnavailableError(error: unknown): boolean {
 }
 
 /** Wraps a database failure in the right livectl error. */
-export function toCatalogError(error: unknown, display: string): Error {
+function toCatalogError(error: unknown, display: string): Error {
   if (error instanceof UserError || error instanceof ExternalError) return error
   const code = (error as {code?: string} | null)?.code
   if (typeof code === 'string' && code.startsWith('SQLITE_') && !isUnavailableError(error)) {

@@ -7,7 +7,7 @@ import {randomBytes} from 'node:crypto'
 import {UserError} from '../errors.js'
 
 /** Letters, digits, "-" and "_", starting with a letter or digit, at most 64. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
 
 export function isValidId(value: unknown): value is string {
   return typeof value === 'string' && ID_PATTERN.test(value)

@@ -66,4 +66,3 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {getMigrations: async () => migrations(dialect)}
 }
 
-export const LATEST_MIGRATION = '0002_comment_media_time'

@@ -2,7 +2,6 @@
 import type {Generated} from 'kysely'
 
 export type VideoStatus = 'processing' | 'ready' | 'live' | 'ended' | 'failed'
-export const VIDEO_STATUSES: readonly VideoStatus[] = ['processing', 'ready', 'live', 'ended', 'failed']
 
 export interface VideosTable {
   id: string

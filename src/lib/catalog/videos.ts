@@ -63,7 +63,7 @@ export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Pr
 
 const SUMMARY_COLUMNS = ['id', 'title', 'status', 'duration_seconds', 'package_location', 'created_at', 'updated_at'] as const
 
-export async function findVideo(catalog: Catalog, id: string): Promise<Video | undefined> {
+async function findVideo(catalog: Catalog, id: string): Promise<Video | undefined> {
   const row = await catalog.db.selectFrom('videos').select(SUMMARY_COLUMNS).where('id', '=', id).executeTakeFirst()
   return row ? toVideo(row) : undefined
 }

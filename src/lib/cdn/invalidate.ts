@@ -22,14 +22,14 @@ export interface InvalidationResult {
 }
 
 /** CloudFront takes up to 3,000 paths in progress; keep each request well under it. */
-export const CLOUDFRONT_BATCH = 1000
+const CLOUDFRONT_BATCH = 1000
 
-export function toCdnPaths(keys: readonly string[]): string[] {
+function toCdnPaths(keys: readonly string[]): string[] {
   return keys.map((key) => `/${key.split('/').map(encodeURIComponent).join('/')}`)
 }
 
 /** The CloudFront SDK is loaded only when an invalidation is actually sent. */
-export async function cloudFrontClient(endpoint?: string): Promise<CloudFrontClient> {
+async function cloudFrontClient(endpoint?: string): Promise<CloudFrontClient> {
   const {CloudFrontClient} = await import('@aws-sdk/client-cloudfront')
   const url = endpoint ?? process.env.AWS_ENDPOINT_URL_CLOUDFRONT
   return new CloudFrontClient({region: process.env.AWS_REGION ?? 'us-east-1', logger: QUIET_LOGGER, ...(url ? {endpoint: url} : {})})

@@ -20,7 +20,7 @@ export interface CreatedStreamKey extends StreamKeyInfo {
   key: string
 }
 
-export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
 
 export function hashStreamKey(key: string): string {
   return createHash('sha256').update(key).digest('hex')

@@ -28,7 +28,7 @@ export interface LiveArgsInput {
 
 export const LIVE_AUDIO_KBPS = 128
 
-export function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}): string {
+function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}): string {
   const chains = buildVideoLadderChains(renditions, sourcePicture)
   if (hasAudio) chains.push('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[a]')
   return chains.join(';')

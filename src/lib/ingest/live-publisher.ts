@@ -7,7 +7,7 @@
 import {readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {cacheControlFor, contentTypeFor} from '../api/media.js'
+import {cacheControlFor, contentTypeFor} from '../package/media-types.js'
 import type {Catalog} from '../catalog/connection.js'
 import {upsertVideo} from '../catalog/videos.js'
 import {ensureDir} from '../files.js'
@@ -204,7 +204,7 @@ export class LivePublisher {
 const round = (seconds: number) => Math.round(seconds * 1e6) / 1e6
 
 /** A live MPD with the DVR window players may seek in. */
-export function withTimeShiftBuffer(mpd: string, windowSeconds: number): string {
+function withTimeShiftBuffer(mpd: string, windowSeconds: number): string {
   const depth = `timeShiftBufferDepth="PT${windowSeconds}S"`
   return /timeShiftBufferDepth="[^"]*"/.test(mpd) ? mpd.replace(/timeShiftBufferDepth="[^"]*"/, depth) : mpd.replace(/<MPD\b/, `<MPD ${depth}`)
 }

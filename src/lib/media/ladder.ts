@@ -14,8 +14,8 @@ export type H264Profile = 'baseline' | 'main' | 'high'
 export interface Rung {
   /** URL-safe name used for files and playlists, e.g. "720p". */
   name: string
-  /** Short side of the picture in pixels. */
-  height: number
+  /** Short side of the picture in pixels (the height of a landscape picture, the width of a portrait one). */
+  shortSide: number
   videoBitrateKbps: number
   maxRateKbps: number
   bufferSizeKbps: number
@@ -25,12 +25,12 @@ export interface Rung {
 
 /** Bitrates follow common H.264 ladders (Apple's HLS authoring spec, YouTube's recommendations). */
 export const STANDARD_RUNGS: readonly Rung[] = [
-  {name: '1080p', height: 1080, videoBitrateKbps: 5000, maxRateKbps: 5350, bufferSizeKbps: 7500, audioBitrateKbps: 128, profile: 'high'},
-  {name: '720p', height: 720, videoBitrateKbps: 2800, maxRateKbps: 2996, bufferSizeKbps: 4200, audioBitrateKbps: 128, profile: 'high'},
-  {name: '480p', height: 480, videoBitrateKbps: 1400, maxRateKbps: 1498, bufferSizeKbps: 2100, audioBitrateKbps: 96, profile: 'main'},
-  {name: '360p', height: 360, videoBitrateKbps: 800, maxRateKbps: 856, bufferSizeKbps: 1200, audioBitrateKbps: 96, profile: 'main'},
-  {name: '240p', height: 240, videoBitrateKbps: 400, maxRateKbps: 428, bufferSizeKbps: 600, audioBitrateKbps: 64, profile: 'baseline'},
-  {name: '144p', height: 144, videoBitrateKbps: 200, maxRateKbps: 214, bufferSizeKbps: 300, audioBitrateKbps: 64, profile: 'baseline'},
+  {name: '1080p', shortSide: 1080, videoBitrateKbps: 5000, maxRateKbps: 5350, bufferSizeKbps: 7500, audioBitrateKbps: 128, profile: 'high'},
+  {name: '720p', shortSide: 720, videoBitrateKbps: 2800, maxRateKbps: 2996, bufferSizeKbps: 4200, audioBitrateKbps: 128, profile: 'high'},
+  {name: '480p', shortSide: 480, videoBitrateKbps: 1400, maxRateKbps: 1498, bufferSizeKbps: 2100, audioBitrateKbps: 96, profile: 'main'},
+  {name: '360p', shortSide: 360, videoBitrateKbps: 800, maxRateKbps: 856, bufferSizeKbps: 1200, audioBitrateKbps: 96, profile: 'main'},
+  {name: '240p', shortSide: 240, videoBitrateKbps: 400, maxRateKbps: 428, bufferSizeKbps: 600, audioBitrateKbps: 64, profile: 'baseline'},
+  {name: '144p', shortSide: 144, videoBitrateKbps: 200, maxRateKbps: 214, bufferSizeKbps: 300, audioBitrateKbps: 64, profile: 'baseline'},
 ]
 
 export const DEFAULT_LADDER = ['1080p', '720p', '480p', '144p'] as const
@@ -42,7 +42,7 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/i
 
 export interface PlannedRendition extends Rung {
   width: number
-  /** Pixel height of the output (the `height` of Rung is the short side it was planned from). */
+  /** Pixel height of the output (Rung.shortSide is the short side it was planned from). */
   pixelHeight: number
 }
 
@@ -75,9 +75,10 @@ function requirePositive(value: unknown, field: string, where: string): number {
 }
 
 /**
- * Validates a custom ladder: an array of rungs, or {"rungs": [...]}. Each needs height,
+ * Validates a custom ladder: an array of rungs, or {"rungs": [...]}. Each needs shortSide (the
+ * short side of the picture; "height" is accepted for it, as earlier versions named it),
  * videoBitrateKbps and audioBitrateKbps; maxRateKbps (default 1.07x), bufferSizeKbps (default
- * 1.5x), profile (default high) and name (default "<height>p") are optional.
+ * 1.5x), profile (default high) and name (default "<shortSide>p") are optional.
  */
 export function parseLadderDefinition(definition: unknown, where = 'ladder'): Rung[] {
   const list = Array.isArray(definition) ? definition : (definition as {rungs?: unknown} | null)?.rungs
@@ -89,8 +90,9 @@ export function parseLadderDefinition(definition: unknown, where = 'ladder'): Ru
     const at = `${where}, rung ${index + 1}`
     if (typeof entry !== 'object' || entry === null) throw new UserError(`${at}: expected an object`)
     const raw = entry as Record<string, unknown>
-    const height = requirePositive(raw.height, 'height', at)
-    if (!Number.isInteger(height) || height < 32 || height > 4320) throw new UserError(`${at}: "height" must be an integer from 32 to 4320`)
+    const key = raw.shortSide === undefined && raw.height !== undefined ? 'height' : 'shortSide'
+    const shortSide = requirePositive(raw[key], key, at)
+    if (!Number.isInteger(shortSide) || shortSide < 32 || shortSide > 4320) throw new UserError(`${at}: "${key}" must be an integer from 32 to 4320`)
     const videoBitrateKbps = requirePositive(raw.videoBitrateKbps, 'videoBitrateKbps', at)
     const audioBitrateKbps = requirePositive(raw.audioBitrateKbps, 'audioBitrateKbps', at)
     const maxRateKbps = raw.maxRateKbps === undefined ? Math.round(videoBitrateKbps * 1.07) : requirePositive(raw.maxRateKbps, 'maxRateKbps', at)
@@ -100,13 +102,13 @@ export function parseLadderDefinition(definition: unknown, where = 'ladder'): Ru
       throw new UserError(`${at}: "profile" must be baseline, main or high (got ${JSON.stringify(profile)})`)
     }
 
-    const name = raw.name ?? `${height}p`
+    const name = raw.name ?? `${shortSide}p`
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
       throw new UserError(`${at}: "name" must be 1-32 letters, digits, "-" or "_" (got ${JSON.stringify(name)})`)
     }
 
     if (maxRateKbps < videoBitrateKbps) throw new UserError(`${at}: "maxRateKbps" must not be below "videoBitrateKbps"`)
-    return {name, height, videoBitrateKbps, maxRateKbps, bufferSizeKbps, audioBitrateKbps, profile}
+    return {name, shortSide, videoBitrateKbps, maxRateKbps, bufferSizeKbps, audioBitrateKbps, profile}
   })
 
   const names = new Set<string>()
@@ -138,14 +140,14 @@ export function planLadder(source: LadderSource, rungs: readonly Rung[]): Planne
   const shortSide = Math.min(source.displayWidth, source.displayHeight)
   const longSide = Math.max(source.displayWidth, source.displayHeight)
   const aspect = longSide / shortSide
-  const sorted = [...rungs].sort((a, b) => b.height - a.height)
+  const sorted = [...rungs].sort((a, b) => b.shortSide - a.shortSide)
 
-  const chosen = sorted.filter((rung) => rung.height <= shortSide * (1 + NEAR_RUNG_TOLERANCE))
+  const chosen = sorted.filter((rung) => rung.shortSide <= shortSide * (1 + NEAR_RUNG_TOLERANCE))
   if (chosen.length === 0 && sorted.length > 0) chosen.push(sorted.at(-1) as Rung)
 
   const planned: PlannedRendition[] = []
   for (const rung of chosen) {
-    const outShort = evenFloor(Math.min(rung.height, shortSide))
+    const outShort = evenFloor(Math.min(rung.shortSide, shortSide))
     const outLong = Math.min(evenRound(outShort * aspect), evenFloor(longSide))
     const width = portrait ? outShort : outLong
     const pixelHeight = portrait ? outLong : outShort

@@ -14,7 +14,7 @@ export interface FfmpegProgress {
   done: boolean
 }
 
-export function parseProgressBlock(fields: ReadonlyMap<string, string>): FfmpegProgress {
+function parseProgressBlock(fields: ReadonlyMap<string, string>): FfmpegProgress {
   const number = (key: string) => {
     const raw = fields.get(key)
     if (raw === undefined || raw === 'N/A') return undefined

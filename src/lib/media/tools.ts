@@ -1,6 +1,7 @@
 /**
  * Which ffmpeg/ffprobe livectl runs, and whether they can do what the pipeline needs.
- * Resolution order (FACTS.md): LIVECTL_FFMPEG, ffmpeg-static if installed, `ffmpeg` on PATH;
+ * Resolution order: LIVECTL_FFMPEG, ffmpeg-static if installed (its install downloads a binary,
+ * which fails without internet, so it is optional), `ffmpeg` on PATH;
  * LIVECTL_FFPROBE, @ffprobe-installer/ffprobe, `ffprobe` on PATH.
  */
 import {accessSync, constants, statSync} from 'node:fs'

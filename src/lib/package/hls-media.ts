@@ -10,7 +10,7 @@ export interface MediaPlaylistInput {
 }
 
 /** The segments inside a window measured back from the live edge (at least one). */
-export function windowSegments(segments: readonly PackageSegment[], windowSeconds: number | undefined): PackageSegment[] {
+function windowSegments(segments: readonly PackageSegment[], windowSeconds: number | undefined): PackageSegment[] {
   if (windowSeconds === undefined || segments.length === 0) return [...segments]
   const last = segments.at(-1) as PackageSegment
   const edge = last.startSeconds + last.durationSeconds

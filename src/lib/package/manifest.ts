@@ -14,7 +14,7 @@ export const HLS_MASTER_FILE = 'master.m3u8'
 export const DASH_MANIFEST_FILE = 'manifest.mpd'
 
 export type PackageFormat = 'hls' | 'dash'
-export const PACKAGE_FORMATS: readonly PackageFormat[] = ['hls', 'dash']
+const PACKAGE_FORMATS: readonly PackageFormat[] = ['hls', 'dash']
 
 export interface PackageFile {
   file: string

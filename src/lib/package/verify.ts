@@ -44,7 +44,7 @@ function presenceChecker(dir: string): (relative: string) => Promise<boolean> {
 }
 
 /** Problems found in a package directory; empty when it is sound. */
-export async function findPackageProblems(dir: string, manifest: PackageManifest): Promise<string[]> {
+async function findPackageProblems(dir: string, manifest: PackageManifest): Promise<string[]> {
   const problems: string[] = []
   const exists = presenceChecker(dir)
   const requireFile = async (relative: string, referencedBy: string) => {

@@ -13,7 +13,7 @@
 import type {BigIntStats} from 'node:fs'
 import path from 'node:path'
 
-import {cacheControlFor, contentTypeFor} from '../api/media.js'
+import {cacheControlFor, contentTypeFor} from '../package/media-types.js'
 import {CancelledError, ExternalError, throwIfAborted, UserError} from '../errors.js'
 import {digestsOfFile, sha256OfFile} from '../storage/checksum.js'
 import {MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES} from '../storage/s3-config.js'

@@ -2,7 +2,7 @@
  * S3 (and S3-compatible stores: MinIO, Ceph, R2) with the AWS SDK's standard configuration:
  * credential chain, AWS_REGION, AWS_ENDPOINT_URL_S3. A custom endpoint gets path-style addressing
  * and checksums only when required, which such stores accept (the SDK's default streaming
- * checksums are stored corrupted by some of them: see FACTS.md).
+ * checksums are stored corrupted by some of them: s3rver keeps the aws-chunked framing in the object).
  */
 import {createReadStream} from 'node:fs'
 import type {Readable} from 'node:stream'
@@ -24,7 +24,7 @@ export interface S3Options {
   region?: string
 }
 
-export function createS3Client(options: {endpoint?: string; region?: string}): S3Client {
+function createS3Client(options: {endpoint?: string; region?: string}): S3Client {
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL
   return new S3Client({
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -44,7 +44,7 @@ const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch'
  * refused are theirs to fix (exit 2); an endpoint that does not answer or a 5xx is the service's
  * (exit 3, worth retrying). Either way the bucket and the endpoint are named.
  */
-export function describeS3Error(error: unknown, context: {bucket: string; key?: string; action: string; endpoint?: string}): LivectlError {
+function describeS3Error(error: unknown, context: {bucket: string; key?: string; action: string; endpoint?: string}): LivectlError {
   if (error instanceof LivectlError) return error
   const endpoint = context.endpoint ?? 'AWS'
   const unreachable = connectionError(error, 'S3', endpoint)

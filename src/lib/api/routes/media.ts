@@ -10,7 +10,8 @@ import type {TokenSigning} from '../../cdn/sign.js'
 import {verifyToken} from '../../cdn/sign.js'
 import type {ApiContext} from '../context.js'
 import {errorBody, HttpError} from '../http-errors.js'
-import {cacheControlFor, contentTypeFor, isSafeFileName, parseRange} from '../media.js'
+import {cacheControlFor, contentTypeFor} from '../../package/media-types.js'
+import {isSafeFileName, parseRange} from '../media.js'
 
 const mediaParams = {
   type: 'object',
