@@ -11,6 +11,8 @@ import {validateSegmentDuration, X264_PRESETS} from '../lib/media/transcode.js'
 export interface IngestResult {
   rtmpUrl: string
   stoppedBy: string
+  /** Streams this node had left live (after a crash), closed when it started. */
+  reconciled: Array<{videoId: string; status: string; reason?: string}>
 }
 
 export default class Ingest extends BaseCommand {
@@ -38,6 +40,16 @@ export default class Ingest extends BaseCommand {
     preset: Flags.string({description: 'x264 preset for live (it must keep up in real time).', env: 'LIVECTL_LIVE_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
     'reconnect-grace': Flags.integer({description: 'Seconds a broadcaster may be gone and reconnect to continue the same video.', env: 'LIVECTL_RECONNECT_GRACE', default: 10, min: 0, max: 25}),
     'metrics-port': Flags.integer({description: 'Serve Prometheus metrics on this port (0 for none).', env: 'LIVECTL_METRICS_PORT', default: 0, min: 0, max: 65_535}),
+    'storage-outage-limit': Flags.integer({
+      description: 'Seconds storage may fail before a live stream ends failed; meanwhile its segments wait in the work folder and go out in order when storage is back.',
+      env: 'LIVECTL_STORAGE_OUTAGE_LIMIT',
+      default: 60,
+      min: 1,
+    }),
+    'node-id': Flags.string({
+      description: 'This ingest node\'s name in the catalog: on start it closes the streams it left live (after a crash), never another node\'s [default: the host name].',
+      env: 'LIVECTL_NODE_ID',
+    }),
   }
 
   public async run(): Promise<IngestResult> {
@@ -55,6 +67,8 @@ export default class Ingest extends BaseCommand {
       preset: flags.preset,
       reconnectGraceSeconds: flags['reconnect-grace'],
       metricsPort: flags['metrics-port'] || undefined,
+      storageOutageLimitSeconds: flags['storage-outage-limit'],
+      nodeId: flags['node-id'],
       log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     })
     process.stderr.write(`livectl ingest listening on ${ingest.rtmpUrl}/KEY${ingest.metricsUrl ? ` (metrics on ${ingest.metricsUrl})` : ''}\n`)
@@ -64,6 +78,6 @@ export default class Ingest extends BaseCommand {
     process.stderr.write('livectl ingest: ending live streams...\n')
     await ingest.close()
     process.stderr.write('livectl ingest stopped\n')
-    return {rtmpUrl: ingest.rtmpUrl, stoppedBy}
+    return {rtmpUrl: ingest.rtmpUrl, stoppedBy, reconciled: ingest.reconciled}
   }
 }

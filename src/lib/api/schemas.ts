@@ -61,6 +61,7 @@ export const videoSchema = {
     id: {type: 'string'},
     title: {type: 'string'},
     status: {type: 'string', enum: ['processing', 'ready', 'live', 'ended', 'failed']},
+    statusReason: {type: 'string', description: 'Why the video failed (status failed).'},
     durationSeconds: {type: 'number'},
     createdAt: {type: 'string'},
     updatedAt: {type: 'string'},

@@ -88,10 +88,25 @@ const UNAVAILABLE_CODES = new Set([
  * its tables dropped): the queries are right, the schema is gone. `Catalog.repair` brings it back.
  */
 export function isSchemaMissingError(error: unknown): boolean {
+  if (error instanceof CatalogSchemaIncompleteError) return true
   const code = (error as {code?: unknown} | null)?.code
-  if (code === 'ER_NO_SUCH_TABLE') return true
-  // better-sqlite3 reports a missing table with the generic SQLITE_ERROR code: only its message says which error it is.
-  return code === 'SQLITE_ERROR' && /^no such table:/.test(error instanceof Error ? error.message : '')
+  // A table or a column missing: the schema is gone, or a repair is half way through it.
+  if (code === 'ER_NO_SUCH_TABLE' || code === 'ER_BAD_FIELD_ERROR') return true
+  // better-sqlite3 reports these with the generic SQLITE_ERROR code: only its message says which error it is.
+  return code === 'SQLITE_ERROR' && /^no such (table|column):/.test(error instanceof Error ? error.message : '')
+}
+
+/** The catalog's schema is behind this version of livectl (a repair under way, or migrations not applied). */
+export class CatalogSchemaIncompleteError extends ServiceUnavailableError {}
+
+/**
+ * Reachable and at the latest schema: what /healthz reports. Pending migrations count as not
+ * ready (a repair half way through answers queries with missing columns).
+ */
+export async function assertCatalogReady(catalog: Catalog): Promise<void> {
+  const migrations = await new Migrator({db: catalog.db, provider: migrationProvider(catalog.dialect)}).getMigrations()
+  const pending = migrations.filter((migration) => !migration.executedAt).map((migration) => migration.name)
+  if (pending.length > 0) throw new CatalogSchemaIncompleteError(`The catalog ${catalog.display} is missing migrations ${pending.join(', ')}`)
 }
 
 /** True for errors that mean "the database is not reachable now" rather than "the query is wrong". */

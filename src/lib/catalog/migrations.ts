@@ -59,6 +59,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('comments').addColumn('at_seconds', 'double precision').execute()
       },
     },
+    '0003_live_ownership': {
+      // Why a video failed, and which ingest node runs (ran) it live: a restarted node closes
+      // only the live streams it left behind, never another node's.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('videos').addColumn('status_reason', 'varchar(2000)').execute()
+        await db.schema.alterTable('videos').addColumn('ingest_node', 'varchar(200)').execute()
+        await db.schema.createIndex('videos_status_node').on('videos').columns(['status', 'ingest_node']).execute()
+      },
+    },
   }
 }
 

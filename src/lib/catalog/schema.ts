@@ -12,6 +12,10 @@ export interface VideosTable {
   package_location: string
   /** The package's livectl-package.json, as JSON text. */
   package_manifest: string | null
+  /** Why the video failed (status failed), in words; null otherwise. */
+  status_reason: string | null
+  /** The ingest node that runs (or ran) the video live; null for VOD. */
+  ingest_node: string | null
   created_at: string
   updated_at: string
 }

@@ -11,6 +11,8 @@ export interface Video {
   status: VideoStatus
   durationSeconds: number
   packageLocation: string
+  /** Why it failed, when its status is failed. */
+  statusReason?: string
   createdAt: string
   updatedAt: string
 }
@@ -19,13 +21,14 @@ export interface VideoWithPackage extends Video {
   package?: PackageManifest
 }
 
-function toVideo(row: Omit<VideosTable, 'package_manifest'>): Video {
+function toVideo(row: Omit<VideosTable, 'package_manifest' | 'ingest_node'>): Video {
   return {
     id: row.id,
     title: row.title,
     status: row.status,
     durationSeconds: Number(row.duration_seconds),
     packageLocation: row.package_location,
+    ...(row.status_reason ? {statusReason: row.status_reason} : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -37,6 +40,10 @@ export interface UpsertVideoInput {
   status: VideoStatus
   packageLocation: string
   manifest?: PackageManifest
+  /** Why it failed (status failed). */
+  statusReason?: string
+  /** The ingest node running it live. */
+  ingestNode?: string
 }
 
 /** Creates the video or replaces its package, keeping its creation time. */
@@ -49,6 +56,8 @@ export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Pr
     duration_seconds: input.manifest?.durationSeconds ?? 0,
     package_location: input.packageLocation,
     package_manifest: input.manifest ? JSON.stringify(input.manifest) : null,
+    status_reason: input.statusReason ?? null,
+    ingest_node: input.ingestNode ?? null,
     updated_at: now,
   }
   await catalog.db.transaction().execute(async (trx) => {
@@ -61,7 +70,7 @@ export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Pr
   return video
 }
 
-const SUMMARY_COLUMNS = ['id', 'title', 'status', 'duration_seconds', 'package_location', 'created_at', 'updated_at'] as const
+const SUMMARY_COLUMNS = ['id', 'title', 'status', 'duration_seconds', 'package_location', 'status_reason', 'created_at', 'updated_at'] as const
 
 async function findVideo(catalog: Catalog, id: string): Promise<Video | undefined> {
   const row = await catalog.db.selectFrom('videos').select(SUMMARY_COLUMNS).where('id', '=', id).executeTakeFirst()
@@ -72,6 +81,12 @@ export async function findVideoWithPackage(catalog: Catalog, id: string): Promis
   const row = await catalog.db.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst()
   if (!row) return undefined
   return {...toVideo(row), package: row.package_manifest ? (JSON.parse(row.package_manifest) as PackageManifest) : undefined}
+}
+
+/** The videos an ingest node has live (after a crash: the ones it left live). */
+export async function listLiveVideosOf(catalog: Catalog, ingestNode: string): Promise<VideoWithPackage[]> {
+  const rows = await catalog.db.selectFrom('videos').selectAll().where('status', '=', 'live').where('ingest_node', '=', ingestNode).execute()
+  return rows.map((row) => ({...toVideo(row), package: row.package_manifest ? (JSON.parse(row.package_manifest) as PackageManifest) : undefined}))
 }
 
 /** The video, or a UserError naming the id (the API turns it into 404). */

@@ -3,14 +3,18 @@
  * complete (ffmpeg lists a segment in its playlist only once written), then the playlists that
  * reference it, never the other way round. While live, HLS media playlists hold a rolling window
  * and the MPD a matching timeShiftBufferDepth; at the end, the whole stream as VOD.
+ *
+ * It writes nothing to the catalog (the live stream's state machine does) and keeps no hidden
+ * state across a failure: a segment counts as published only once storage has it, so after a
+ * storage outage the next sync carries on from the first segment storage does not have.
  */
 import {readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {cacheControlFor, contentTypeFor} from '../package/media-types.js'
-import type {Catalog} from '../catalog/connection.js'
-import {upsertVideo} from '../catalog/videos.js'
+import {ExternalError} from '../errors.js'
 import {ensureDir} from '../files.js'
+import {fileSystemError} from '../system-errors.js'
 import {plannedAvcCodecString} from '../media/codecs.js'
 import type {PlannedRendition} from '../media/ladder.js'
 import {buildMasterPlaylist} from '../package/hls-master.js'
@@ -27,9 +31,7 @@ import {LIVE_AUDIO_KBPS} from './live-args.js'
 export interface LivePublisherOptions {
   workDir: string
   storage: Storage
-  catalog: Catalog
   videoId: string
-  title: string
   renditions: readonly PlannedRendition[]
   hasAudio: boolean
   segmentDurationSeconds: number
@@ -37,6 +39,9 @@ export interface LivePublisherOptions {
   /** Called when a segment is in storage, with the seconds it took from being written locally. */
   onSegmentPublished?: (lagSeconds: number, segmentEndSeconds: number) => void
 }
+
+/** Storage refused or did not answer while publishing (after the retries): the stream may wait for it. */
+export class StoragePublishError extends ExternalError {}
 
 interface TrackState {
   track: PackageTrack
@@ -93,16 +98,25 @@ export class LivePublisher {
   private async put(file: string, localPath: string): Promise<void> {
     const {size} = await stat(localPath)
     const sha256 = await sha256OfFile(localPath, size)
-    await withRetries(
-      () => this.options.storage.putFile(joinKey(this.options.videoId, file), localPath, {contentType: contentTypeFor(file), cacheControl: cacheControlFor(file), sha256, sizeBytes: size}),
-      {attempts: 5, baseMs: 100, maxMs: 2000},
-    )
+    try {
+      await withRetries(
+        () => this.options.storage.putFile(joinKey(this.options.videoId, file), localPath, {contentType: contentTypeFor(file), cacheControl: cacheControlFor(file), sha256, sizeBytes: size}),
+        {attempts: 5, baseMs: 100, maxMs: 2000},
+      )
+    } catch (error) {
+      throw new StoragePublishError(`Could not publish ${file} to ${this.options.storage.uri}: ${(error as Error).message}`, {cause: error, retryable: true})
+    }
   }
 
   private async putText(file: string, text: string): Promise<void> {
     await ensureDir(this.scratch)
     const local = path.join(this.scratch, file)
-    await writeFile(local, text)
+    try {
+      await writeFile(local, text)
+    } catch (error) {
+      throw fileSystemError(error, local, 'write')
+    }
+
     await this.put(file, local)
   }
 
@@ -126,7 +140,9 @@ export class LivePublisher {
     if (listings.some((listing) => listing === undefined)) return 0
 
     let added = 0
-    await Promise.all(this.tracks.map(async (state, index) => {
+    // Every track runs to its end or its first failure before sync answers: none may still be
+    // uploading in the background when the next sync starts.
+    const results = await Promise.allSettled(this.tracks.map(async (state, index) => {
       const listing = listings[index]
       if (!listing) return
       const track = state.track
@@ -155,6 +171,8 @@ export class LivePublisher {
         if (track.type === 'video' && index === 0) this.options.onSegmentPublished?.((Date.now() - info.mtimeMs) / 1000, segment.startSeconds + segment.durationSeconds)
       }
     }))
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+    if (failed) throw failed.reason
 
     if (added === 0 && !ended) return 0
     const ready = this.tracks.filter((state) => state.initUploaded)
@@ -168,27 +186,64 @@ export class LivePublisher {
     const audioTrack = this.tracks.find((state) => state.track.type === 'audio')?.track
     await this.putText(HLS_MASTER_FILE, buildMasterPlaylist(videoTracks, audioTrack))
     await this.putText(DASH_MANIFEST_FILE, ended ? mpd : withTimeShiftBuffer(mpd, this.options.dvrWindowSeconds))
-    const manifest = this.manifest(ended)
-    if (ended) await this.putText(PACKAGE_MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`)
-    await upsertVideo(this.options.catalog, {
-      id: this.options.videoId,
-      title: this.options.title,
-      status: ended ? 'ended' : 'live',
-      packageLocation: this.location,
-      manifest,
-    })
+    if (ended) await this.putText(PACKAGE_MANIFEST_FILE, `${JSON.stringify(this.manifest(true), null, 2)}\n`)
     return added
   }
 
+  /**
+   * The encoder's whole output in the work folder as a livectl package (playlists ended, the
+   * master, livectl-package.json beside ffmpeg's MPD), so a stream whose storage went away can be
+   * published later with `livectl publish`. Returns the folder, or undefined when nothing is complete.
+   */
+  async keepLocally(): Promise<string | undefined> {
+    const dir = this.options.workDir
+    const tracks: PackageTrack[] = []
+    for (const state of this.tracks) {
+      let listing
+      try {
+        listing = parseM3u8(await readFile(path.join(dir, state.track.playlist as string), 'utf8'))
+      } catch {
+        return undefined
+      }
+
+      const init = listing.segments[0]?.map?.uri
+      if (!init) return undefined
+      const segments: PackageSegment[] = []
+      for (const entry of listing.segments) {
+        const previous = segments.at(-1)
+        segments.push({
+          index: segments.length,
+          file: entry.uri,
+          startSeconds: previous ? round(previous.startSeconds + previous.durationSeconds) : 0,
+          durationSeconds: round(entry.duration),
+          sizeBytes: (await stat(path.join(dir, entry.uri))).size,
+        })
+      }
+
+      tracks.push({...state.track, init: {file: init, sizeBytes: (await stat(path.join(dir, init))).size}, segments})
+    }
+
+    for (const track of tracks) await writeFile(path.join(dir, track.playlist as string), buildMediaPlaylist({initFile: track.init.file, segments: track.segments, windowSeconds: this.options.dvrWindowSeconds, ended: true}))
+    const video = tracks.filter((track) => track.type === 'video')
+    const audio = tracks.find((track) => track.type === 'audio')
+    await writeFile(path.join(dir, HLS_MASTER_FILE), buildMasterPlaylist(video, audio))
+    await writeFile(path.join(dir, PACKAGE_MANIFEST_FILE), `${JSON.stringify(this.packageOf(tracks, true), null, 2)}\n`)
+    return dir
+  }
+
   manifest(ended: boolean): PackageManifest {
-    const tracks = this.tracks.map((state) => state.track)
+    return this.packageOf(this.tracks.map((state) => state.track), ended)
+  }
+
+  private packageOf(tracks: readonly PackageTrack[], ended: boolean): PackageManifest {
     const videoTracks = tracks.filter((track) => track.type === 'video')
     const audio = tracks.find((track) => track.type === 'audio')
     const files = tracks.flatMap((track) => [track.init, ...track.segments])
+    const last = videoTracks[0]?.segments.at(-1)
     return {
       version: 1,
       createdAt: new Date().toISOString(),
-      durationSeconds: round(this.publishedSeconds),
+      durationSeconds: round(last ? last.startSeconds + last.durationSeconds : 0),
       segmentDurationSeconds: this.options.segmentDurationSeconds,
       formats: ['hls', 'dash'],
       hlsMaster: HLS_MASTER_FILE,

@@ -1,24 +1,27 @@
 /**
- * `startIngestServer`: an RTMP server (node-media-server) that accepts pushes to
- * rtmp://HOST:PORT/live/KEY with an active stream key and turns each into a live session.
- * A refused push gets nothing: no recording, no transcode, no catalog entry (node-media-server's
- * own events still fire for it, so every handler checks the session was accepted).
+ * `startIngestServer`: an RTMP server that accepts pushes to rtmp://HOST:PORT/live/KEY with an
+ * active stream key and turns each into a live stream (live-stream.ts: one state machine per
+ * stream, which alone writes its catalog status). A refused push gets nothing: no recording, no
+ * transcode, no catalog entry. On start, it first closes the streams this node left live when it
+ * last stopped without ending them (a crash, kill -9, power loss).
  */
 import http from 'node:http'
-import {createRequire} from 'node:module'
+import os from 'node:os'
 import path from 'node:path'
-
-import type {NmsSession} from 'node-media-server'
 
 import {openCatalog} from '../catalog/connection.js'
 import type {CatalogOptions} from '../catalog/service.js'
-import {ExternalError} from '../errors.js'
-import {listenError} from '../system-errors.js'
+import {upsertVideo} from '../catalog/videos.js'
 import type {Rung} from '../media/ladder.js'
+import type {PackageManifest} from '../package/manifest.js'
 import {openStorage, type StorageConfig} from '../storage/open.js'
+import {listenError} from '../system-errors.js'
 import {findActiveKey, loadActiveKeys} from './keys.js'
+import {LiveStream} from './live-stream.js'
 import {createIngestMetrics, type IngestMetrics} from './metrics.js'
-import {runLiveSession} from './session.js'
+import {reconcileLiveVideos, type ReconcileResult} from './reconcile.js'
+import {type RtmpPush, startRtmpServer} from './rtmp-adapter.js'
+import {startLiveEncoding} from './session.js'
 
 export interface IngestOptions extends CatalogOptions, StorageConfig {
   host: string
@@ -33,6 +36,10 @@ export interface IngestOptions extends CatalogOptions, StorageConfig {
   keyRefreshMs?: number
   /** A broadcaster who reconnects within this many seconds continues the same video. */
   reconnectGraceSeconds?: number
+  /** How long storage may fail before a stream ends failed (its segments wait locally meanwhile). */
+  storageOutageLimitSeconds?: number
+  /** This ingest node's name in the catalog (default: the host name); a restart closes only its own streams. */
+  nodeId?: string
   /** Serve Prometheus metrics on this port (same host) under /metrics. */
   metricsPort?: number
   log: (line: string) => void
@@ -42,6 +49,7 @@ export interface LiveStreamInfo {
   videoId: string
   keyName: string
   startedAt: string
+  state: string
 }
 
 export interface RunningIngest {
@@ -49,23 +57,39 @@ export interface RunningIngest {
   /** Where the metrics are served, when a metrics port was given. */
   metricsUrl?: string
   metrics: IngestMetrics
+  /** The streams this node left live before, closed at start. */
+  reconciled: ReconcileResult[]
   streams(): LiveStreamInfo[]
-  /** Resolves with each finished session (tests and the command wait on it). */
-  onSessionEnd(listener: (result: {videoId: string; status: string}) => void): void
+  /** Resolves with each finished stream (tests and the command wait on it). */
+  onSessionEnd(listener: (result: {videoId: string; status: string; reason?: string}) => void): void
   close(): Promise<void>
 }
 
-const require = createRequire(import.meta.url)
 const BITRATE_SAMPLE_MS = 2000
+/** How long close() waits for streams to drain and publish before it stops their encoders outright. */
+const SHUTDOWN_DRAIN_MS = 15_000
 
 function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
 }
 
+interface Broadcast {
+  keyName: string
+  videoId: string
+  streamPath: string
+  stream: LiveStream
+  startedAt: string
+  /** The connected broadcaster, for the ingest bitrate. */
+  push?: RtmpPush
+  lastBytesIn: number
+}
+
 export async function startIngestServer(options: IngestOptions): Promise<RunningIngest> {
+  const nodeId = options.nodeId ?? os.hostname()
   const catalog = await openCatalog({url: options.db, dataDir: options.dataDir})
   const storage = await openStorage(options.to, options)
   const metrics = createIngestMetrics()
+  const reconciled = await reconcileLiveVideos({catalog, nodeId, storageConfig: options, dvrWindowSeconds: options.dvrWindowSeconds, log: options.log})
   let keys = await loadActiveKeys(catalog)
   const refresh = setInterval(() => {
     loadActiveKeys(catalog).then((fresh) => {
@@ -74,178 +98,133 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
   }, options.keyRefreshMs ?? 2000)
   refresh.unref()
 
-  const {default: NodeMediaServer} = await import('node-media-server')
-  const logger = require('node-media-server/src/core/logger.js') as {level: string; log(message: string, level?: string): void}
-  // Its logger writes to stdout (a banner on every start), which under --json must carry only the
-  // result: its warnings and errors go to livectl's log instead, the rest nowhere.
-  logger.log = (message, level = 'info') => {
-    if (level === 'warn' || level === 'error') options.log(`node-media-server: ${message}`)
-  }
-  const context = require('node-media-server/src/core/context.js') as {broadcasts: Map<string, {subscribers: Map<string, {close(): void}>; _finishPublish?: () => void}>}
-  const nms = new NodeMediaServer({
-    bind: options.host,
-    rtmp: {port: options.rtmpPort, chunk_size: 60_000, gop_cache: true, ping: 30, ping_timeout: 60},
-    store: {path: path.join(options.dataDir, 'ingest-state')},
-  })
-
-  interface LiveEntry {
-    keyName: string
-    videoId: string
-    streamPath: string
-    controller: AbortController
-    done: Promise<void>
-    /** Aborted when the broadcaster is gone for good (no reconnect within the grace period). */
-    publisherGone: AbortController
-    connected: boolean
-    /** The live session runs once per video, across reconnects. */
-    sessionStarted: boolean
-    graceTimer?: NodeJS.Timeout
-    startedAt: string
-    /** The connected broadcaster's session, for the ingest bitrate. */
-    publisher?: NmsSession & {inBytes?: number}
-    lastInBytes: number
-  }
-  const byKey = new Map<string, LiveEntry>()
-  const bySession = new Map<string, LiveEntry>()
-  const endListeners: Array<(result: {videoId: string; status: string}) => void> = []
+  const byKey = new Map<string, Broadcast>()
+  /** Broadcasts by the RTMP session that feeds them now. */
+  const bySession = new Map<string, Broadcast>()
+  /** Pushes accepted whose media does not flow yet: RTMP session id to key name. */
+  const accepted = new Map<string, string>()
+  const endListeners: Array<(result: {videoId: string; status: string; reason?: string}) => void> = []
   const graceMs = (options.reconnectGraceSeconds ?? 10) * 1000
+  let closing = false
 
-  const refuse = (session: NmsSession, reason: string) => {
-    options.log(`refused a push to /${session.streamApp}/*** from ${session.ip}: ${reason}`)
-    metrics.refused.inc()
-    session.close()
+  const begin = (keyName: string, push: RtmpPush): Broadcast => {
+    const startedAt = new Date()
+    const videoId = `${keyName}-${timestamp(startedAt)}`.slice(0, 64)
+    const title = `${keyName} live ${startedAt.toISOString()}`
+    const packageLocation = `${storage.uri.replace(/\/$/, '')}/${videoId}`
+    const stream = new LiveStream({
+      videoId,
+      packageLocation,
+      reconnectGraceMs: graceMs,
+      storageOutageLimitMs: (options.storageOutageLimitSeconds ?? 60) * 1000,
+    }, {
+      start: (signal) => startLiveEncoding({
+        videoId,
+        inputUrl: `rtmp://127.0.0.1:${options.rtmpPort}${push.streamPath}`,
+        workDir: path.join(options.dataDir, 'live', videoId),
+        storage,
+        rungs: options.rungs,
+        segmentDurationSeconds: options.segmentDurationSeconds,
+        dvrWindowSeconds: options.dvrWindowSeconds,
+        preset: options.preset,
+        // Wait through a reconnect grace period without giving up on the input.
+        readTimeoutSeconds: graceMs / 1000 + 5,
+        log: options.log,
+        metrics: {
+          speed: (speed) => metrics.encoderSpeed.set({video: videoId}, speed),
+          segmentPublished: (lag) => metrics.publishLag.observe(lag),
+          liveEdgeLag: (lag) => metrics.liveLatency.observe(Math.max(0, lag)),
+        },
+      }, signal),
+      endInput: () => rtmp.endPulls(push.streamPath),
+      writeStatus: (update) => upsertVideo(catalog, {
+        id: videoId,
+        title,
+        status: update.status,
+        packageLocation: update.packageLocation,
+        manifest: update.manifest as PackageManifest | undefined,
+        statusReason: update.reason,
+        ingestNode: nodeId,
+      }).then(() => undefined),
+      log: options.log,
+    })
+    const broadcast: Broadcast = {keyName, videoId, streamPath: push.streamPath, stream, startedAt: startedAt.toISOString(), push, lastBytesIn: 0}
+    metrics.live.inc()
+    options.log(`accepted a push with key ${keyName} from ${push.ip} as video ${videoId}`)
+    void stream.done.then((result) => {
+      if (byKey.get(keyName) === broadcast) byKey.delete(keyName)
+      for (const [id, candidate] of bySession) if (candidate === broadcast) bySession.delete(id)
+      // Forget the finished broadcast, so the next push with this key is a new video.
+      rtmp.forget(broadcast.streamPath)
+      metrics.live.dec()
+      metrics.encoderSpeed.remove({video: videoId})
+      metrics.ingestBitrate.remove({video: videoId})
+      for (const listener of endListeners) listener(result)
+    })
+    return broadcast
   }
 
-  nms.on('prePublish', (session: NmsSession) => {
-    const key = findActiveKey(keys, session.streamName)
-    if (session.streamApp !== 'live' || !key) return refuse(session, 'unknown or revoked stream key')
-    const current = byKey.get(key.name)
-    if (current?.connected) return refuse(session, `key ${key.name} is already live`)
-    if (current) {
-      // The broadcaster is back within the grace period: the same video goes on.
-      clearTimeout(current.graceTimer)
-      current.connected = true
-      current.publisher = session
-      current.lastInBytes = 0
-      bySession.set(session.id, current)
-      options.log(`key ${key.name} reconnected from ${session.ip}: video ${current.videoId} continues`)
-      return
-    }
+  const rtmp = await startRtmpServer({
+    host: options.host,
+    port: options.rtmpPort,
+    stateDir: path.join(options.dataDir, 'ingest-state'),
+    log: options.log,
+    onPush: (push) => {
+      const refuse = (reason: string) => {
+        options.log(`refused a push to /${push.app}/*** from ${push.ip}: ${reason}`)
+        metrics.refused.inc()
+        return reason
+      }
 
-    const startedAt = new Date()
-    const entry: LiveEntry = {
-      keyName: key.name,
-      videoId: `${key.name}-${timestamp(startedAt)}`.slice(0, 64),
-      streamPath: session.streamPath,
-      controller: new AbortController(),
-      done: Promise.resolve(),
-      publisherGone: new AbortController(),
-      connected: true,
-      sessionStarted: false,
-      startedAt: startedAt.toISOString(),
-      lastInBytes: 0,
-    }
-    entry.publisher = session
-    byKey.set(key.name, entry)
-    bySession.set(session.id, entry)
+      if (closing) return refuse('ingest is stopping')
+      const key = findActiveKey(keys, push.streamName)
+      if (push.app !== 'live' || !key) return refuse('unknown or revoked stream key')
+      const current = byKey.get(key.name)
+      if (current?.push) return refuse(`key ${key.name} is already live`)
+      if (current && current.stream.reconnected()) {
+        current.push = push
+        current.lastBytesIn = 0
+        bySession.set(push.id, current)
+        options.log(`key ${key.name} reconnected from ${push.ip}: video ${current.videoId} continues`)
+        return undefined
+      }
+
+      if (current) return refuse(`key ${key.name} is still ending its last stream`)
+      // Accepted: the stream itself starts once the push flows.
+      accepted.set(push.id, key.name)
+      return undefined
+    },
+    onFlowing: (push) => {
+      const keyName = accepted.get(push.id)
+      accepted.delete(push.id)
+      if (keyName === undefined) return
+      const broadcast = begin(keyName, push)
+      byKey.set(keyName, broadcast)
+      bySession.set(push.id, broadcast)
+    },
+    onClosed: (push) => {
+      accepted.delete(push.id)
+      const broadcast = bySession.get(push.id)
+      bySession.delete(push.id)
+      if (!broadcast) return
+      if (broadcast.push?.id === push.id) broadcast.push = undefined
+      broadcast.stream.disconnected()
+    },
+  }).catch(async (error: unknown) => {
+    clearInterval(refresh)
+    await catalog.close()
+    throw error
   })
 
-  // Ingest bitrate of every connected broadcaster, from the bytes node-media-server has read.
+  // Ingest bitrate of every connected broadcaster, from the bytes the RTMP server has read.
   const bitrateSampler = setInterval(() => {
-    for (const entry of byKey.values()) {
-      const bytes = entry.connected ? (entry.publisher?.inBytes ?? 0) : entry.lastInBytes
-      metrics.ingestBitrate.set({video: entry.videoId}, entry.connected ? ((bytes - entry.lastInBytes) * 8) / (BITRATE_SAMPLE_MS / 1000) : 0)
-      entry.lastInBytes = bytes
+    for (const broadcast of byKey.values()) {
+      const bytes = broadcast.push?.bytesIn() ?? broadcast.lastBytesIn
+      metrics.ingestBitrate.set({video: broadcast.videoId}, broadcast.push ? ((bytes - broadcast.lastBytesIn) * 8) / (BITRATE_SAMPLE_MS / 1000) : 0)
+      broadcast.lastBytesIn = bytes
     }
   }, BITRATE_SAMPLE_MS)
   bitrateSampler.unref()
-
-  nms.on('postPublish', (session: NmsSession) => {
-    const entry = bySession.get(session.id)
-    if (!entry) return
-    const socket = (session as unknown as {socket?: import('node:net').Socket}).socket
-    socket?.once('close', () => {
-      bySession.delete(session.id)
-      entry.connected = false
-      entry.graceTimer = setTimeout(() => entry.publisherGone.abort(), graceMs)
-      entry.graceTimer.unref()
-    })
-    if (entry.sessionStarted) return
-    entry.sessionStarted = true
-    metrics.live.inc()
-    options.log(`accepted a push with key ${entry.keyName} from ${session.ip} as video ${entry.videoId}`)
-    entry.done = runLiveSession({
-      videoId: entry.videoId,
-      title: `${entry.keyName} live ${entry.startedAt}`,
-      inputUrl: `rtmp://127.0.0.1:${options.rtmpPort}/live/${session.streamName}`,
-      workDir: path.join(options.dataDir, 'live', entry.videoId),
-      storage,
-      catalog,
-      rungs: options.rungs,
-      segmentDurationSeconds: options.segmentDurationSeconds,
-      dvrWindowSeconds: options.dvrWindowSeconds,
-      preset: options.preset,
-      log: options.log,
-      // Wait through a reconnect grace period without giving up on the input.
-      readTimeoutSeconds: graceMs / 1000 + 5,
-      publisherGone: entry.publisherGone.signal,
-      // Ends the pull with an end of stream, so ffmpeg writes its trailers (static MPD, ENDLIST).
-      endInput: () => {
-        const broadcast = context.broadcasts.get(entry.streamPath)
-        for (const subscriber of broadcast?.subscribers.values() ?? []) subscriber.close()
-      },
-      metrics: {
-        speed: (speed) => metrics.encoderSpeed.set({video: entry.videoId}, speed),
-        segmentPublished: (lag) => metrics.publishLag.observe(lag),
-        liveEdgeLag: (lag) => metrics.liveLatency.observe(Math.max(0, lag)),
-      },
-    }, entry.controller.signal).then(
-      (result) => result,
-      (error: unknown) => {
-        options.log(`live ${entry.videoId} failed: ${(error as Error).message}`)
-        return {videoId: entry.videoId, status: 'failed'}
-      },
-    ).then((result) => {
-      clearTimeout(entry.graceTimer)
-      byKey.delete(entry.keyName)
-      for (const [id, candidate] of bySession) if (candidate === entry) bySession.delete(id)
-      // Forget the finished broadcast, so the next push with this key is a new video.
-      context.broadcasts.get(entry.streamPath)?._finishPublish?.()
-      metrics.live.dec()
-      metrics.encoderSpeed.remove({video: entry.videoId})
-      metrics.ingestBitrate.remove({video: entry.videoId})
-      for (const listener of endListeners) listener(result)
-    })
-  })
-  const running = nms.run()
-  const server = nms.rtmpServer.tcpServer
-  if (!server) throw new ExternalError('The RTMP server did not start')
-  // node-media-server exits the whole process when it cannot listen (a port already taken):
-  // take that decision back before the error is emitted (on the next tick), and report it.
-  server.removeAllListeners('error')
-  const listening = server.listening
-    ? Promise.resolve()
-    : new Promise<void>((resolve, reject) => {
-        server.once('listening', resolve)
-        server.once('error', reject)
-      })
-  try {
-    // Both at once: the listen error can come while node-media-server is still opening its store.
-    await Promise.all([running, listening])
-  } catch (error) {
-    clearInterval(refresh)
-    clearInterval(bitrateSampler)
-    // Let node-media-server finish opening its store, or stop() would leave it open (and the process running).
-    await running.catch(() => undefined)
-    await nms.stop()
-    await catalog.close()
-    throw listenError(error, 'RTMP server', options.host, options.rtmpPort, '--rtmp-port')
-  }
-
-  // node-media-server's store answers SIGINT/SIGTERM by flushing and sending the signal to the
-  // process again, which the command takes for a second Ctrl-C and exits without ending the live
-  // streams. The store is closed by nms.stop() on every shutdown path instead.
-  nms.store?._removeExitHooks?.()
 
   let metricsServer: http.Server | undefined
   if (options.metricsPort !== undefined) {
@@ -262,7 +241,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
     } catch (error) {
       clearInterval(refresh)
       clearInterval(bitrateSampler)
-      await nms.stop()
+      await rtmp.stop()
       await catalog.close()
       throw listenError(error, 'metrics server', options.host, options.metricsPort, '--metrics-port')
     }
@@ -272,25 +251,23 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
     rtmpUrl: `rtmp://${options.host}:${options.rtmpPort}/live`,
     metricsUrl: metricsServer ? `http://${options.host}:${options.metricsPort}/metrics` : undefined,
     metrics,
-    streams: () => [...byKey.values()].map(({videoId, keyName, startedAt}) => ({videoId, keyName, startedAt})),
+    reconciled,
+    streams: () => [...byKey.values()].map(({videoId, keyName, startedAt, stream}) => ({videoId, keyName, startedAt, state: stream.state})),
     onSessionEnd: (listener) => void endListeners.push(listener),
     close: async () => {
+      closing = true
       clearInterval(refresh)
       clearInterval(bitrateSampler)
-      const entries = [...byKey.values()]
+      const broadcasts = [...byKey.values()]
       // End every stream as if its broadcaster had left: the encoders drain and write their final
-      // manifests; whatever is still running after the grace is stopped.
-      for (const entry of entries) {
-        clearTimeout(entry.graceTimer)
-        entry.publisherGone.abort()
-      }
-
-      const stopAll = setTimeout(() => {
-        for (const entry of entries) entry.controller.abort()
-      }, 15_000)
-      await Promise.all(entries.map((entry) => entry.done))
-      clearTimeout(stopAll)
-      await nms.stop()
+      // manifests, then everything is published and the videos end.
+      for (const broadcast of broadcasts) broadcast.stream.shutdown()
+      const late = setTimeout(() => {
+        for (const broadcast of broadcasts) broadcast.stream.stopEncoder()
+      }, SHUTDOWN_DRAIN_MS)
+      await Promise.all(broadcasts.map((broadcast) => broadcast.stream.done))
+      clearTimeout(late)
+      await rtmp.stop()
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))
       await catalog.close()
     },

@@ -1,13 +1,12 @@
 /**
- * One accepted broadcast: probe it, plan the live ladder (never above the source), run the one
- * ffmpeg that encodes and packages it, publish segments as they complete, and when the
- * broadcaster leaves, end the playlists and keep the whole stream as a VOD.
+ * What a live stream runs, built for its state machine (live-stream.ts): probe the broadcast,
+ * plan the live ladder (never above the source), start the one ffmpeg that encodes and packages
+ * it, and the publisher that puts its segments into storage. Nothing here decides anything about
+ * the stream's life; it only starts things the state machine then owns.
  */
 import path from 'node:path'
 
-import type {Catalog} from '../catalog/connection.js'
-import {upsertVideo} from '../catalog/videos.js'
-import {CancelledError} from '../errors.js'
+import {CancelledError, type ExternalError} from '../errors.js'
 import {ensureDir} from '../files.js'
 import {planLadder, type Rung} from '../media/ladder.js'
 import {decodedPicture, probeStream} from '../media/probe.js'
@@ -17,35 +16,24 @@ import {runProcess} from '../process.js'
 import type {Storage} from '../storage/storage.js'
 import {buildLiveArgs} from './live-args.js'
 import {LivePublisher} from './live-publisher.js'
+import type {EncoderHandle, LivePublishing} from './live-stream.js'
 import {RealtimeMeter} from './realtime.js'
 
-/** Encoder idle this long after the broadcaster left: everything received has been encoded. */
-const DRAIN_IDLE_MS = 1500
-/** How long ffmpeg gets to finish after its input ended. */
-const END_GRACE_MS = 10_000
 /** Media seconds per wall second below which the encoder is falling behind. */
 const BEHIND_RATE = 0.9
 
-export interface LiveSessionOptions {
+export interface LiveStartOptions {
   videoId: string
-  title: string
   inputUrl: string
   workDir: string
   storage: Storage
-  catalog: Catalog
   rungs: readonly Rung[]
   segmentDurationSeconds: number
   dvrWindowSeconds: number
   preset: string
-  /** How often to look for new segments. */
-  pollMs?: number
-  log: (line: string) => void
-  /** Seconds without input before the pull gives up. */
+  /** Seconds without input before the pull gives up (longer than a reconnect grace). */
   readTimeoutSeconds?: number
-  /** Aborted when the broadcaster has gone for good: the encoder is stopped once it has drained. */
-  publisherGone?: AbortSignal
-  /** Ends the encoder's input cleanly (an end of stream), so it writes its final manifests. */
-  endInput?: () => void
+  log: (line: string) => void
   metrics?: {
     speed?: (speed: number) => void
     segmentPublished?: (lagSeconds: number) => void
@@ -53,15 +41,14 @@ export interface LiveSessionOptions {
   }
 }
 
-export interface LiveSessionResult {
-  videoId: string
-  status: 'ended' | 'failed'
-  durationSeconds: number
-  segments: number
+/** "ffmpeg exited with code 1: [mp4 @ 0x...] ... No space left on device": the reason, not just the code. */
+function withLastStderrLine(error: Error): Error {
+  const last = ((error as ExternalError).stderrTail ?? '').trim().split('\n').at(-1)?.replace(/^\[[^\]]*\]\s*/, '')
+  return last ? new Error(`${error.message}: ${last}`, {cause: error}) : error
 }
 
-/** Runs a live session to its end (the broadcaster leaves, or `signal` aborts). */
-export async function runLiveSession(options: LiveSessionOptions, signal: AbortSignal): Promise<LiveSessionResult> {
+/** Probes the broadcast, then starts its encoder and publisher. */
+export async function startLiveEncoding(options: LiveStartOptions, signal: AbortSignal): Promise<{encoder: EncoderHandle; publisher: LivePublishing; description: string}> {
   const {ffmpeg} = await mediaTools()
   await ensureDir(options.workDir)
   const source = await probeStream(options.inputUrl, {signal})
@@ -71,9 +58,7 @@ export async function runLiveSession(options: LiveSessionOptions, signal: AbortS
   const publisher = new LivePublisher({
     workDir: options.workDir,
     storage: options.storage,
-    catalog: options.catalog,
     videoId: options.videoId,
-    title: options.title,
     renditions,
     hasAudio,
     segmentDurationSeconds: options.segmentDurationSeconds,
@@ -83,26 +68,11 @@ export async function runLiveSession(options: LiveSessionOptions, signal: AbortS
       options.metrics?.liveEdgeLag?.((Date.now() - started) / 1000 - segmentEnd)
     },
   })
-  await upsertVideo(options.catalog, {id: options.videoId, title: options.title, status: 'live', packageLocation: publisher.packageLocation})
-  options.log(`live ${options.videoId}: ${renditions.map((rendition) => `${rendition.name} ${rendition.width}x${rendition.pixelHeight}`).join(', ')}${hasAudio ? ' + audio' : ''} from ${source.video.width}x${source.video.height}`)
 
-  // The broadcaster left: let the encoder drain what it has, then stop it (SIGINT writes the final manifests).
-  const stop = new AbortController()
   const meter = new RealtimeMeter()
+  const stop = new AbortController()
   let behind = false
-  options.publisherGone?.addEventListener('abort', () => {
-    const check = setInterval(() => {
-      if (Date.now() - meter.lastAdvanceMs > DRAIN_IDLE_MS) {
-        clearInterval(check)
-        options.endInput?.()
-        // If the end of stream does not reach it, stop it the hard way.
-        setTimeout(() => stop.abort(), END_GRACE_MS).unref()
-      }
-    }, 100)
-    signal.addEventListener('abort', () => clearInterval(check), {once: true})
-  }, {once: true})
-
-  const encoder = runProcess(ffmpeg, buildLiveArgs({
+  const run = runProcess(ffmpeg, buildLiveArgs({
     inputUrl: options.inputUrl,
     renditions,
     hasAudio,
@@ -118,7 +88,7 @@ export async function runLiveSession(options: LiveSessionOptions, signal: AbortS
     onStdoutLine: createProgressParser((progress) => {
       if (progress.outTimeSeconds === undefined) return
       const rate = meter.record(progress.outTimeSeconds)
-      if (rate === undefined || options.publisherGone?.aborted) return
+      if (rate === undefined) return
       options.metrics?.speed?.(rate)
       if (rate < BEHIND_RATE && !behind) {
         behind = true
@@ -129,26 +99,12 @@ export async function runLiveSession(options: LiveSessionOptions, signal: AbortS
       }
     }),
   })
-
-  let running = true
-  const finished = encoder.then(() => undefined, (error: unknown) => error).finally(() => {
-    running = false
-  })
-  const pollMs = options.pollMs ?? 200
-  while (running) {
-    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, pollMs))])
-    if (running) await publisher.sync(false)
+  const encoder: EncoderHandle = {
+    // Stopped on request (SIGINT, so it writes its trailers) is a clean end; a failure says its last word.
+    exited: run.then(() => undefined, (error: unknown) => (error instanceof CancelledError ? undefined : withLastStderrLine(error as Error))),
+    lastAdvanceMs: () => meter.lastAdvanceMs,
+    stop: () => stop.abort(),
   }
-
-  const error = await finished
-  // Stopped on request (SIGINT to ffmpeg writes its trailer) or the broadcaster left: both end the stream cleanly.
-  const cleanEnd = error === undefined || error instanceof CancelledError
-  if (!cleanEnd) options.log(`live ${options.videoId}: the encoder failed: ${(error as Error).message}`)
-  await publisher.sync(true)
-  const manifest = publisher.manifest(true)
-  const hasMedia = manifest.renditions.some((track) => track.segments.length > 0)
-  if (!hasMedia) await upsertVideo(options.catalog, {id: options.videoId, title: options.title, status: 'failed', packageLocation: publisher.packageLocation})
-  const status = hasMedia ? 'ended' : 'failed'
-  options.log(`live ${options.videoId}: ${status}, ${manifest.durationSeconds.toFixed(1)} s kept as VOD at ${publisher.packageLocation}`)
-  return {videoId: options.videoId, status, durationSeconds: manifest.durationSeconds, segments: manifest.renditions[0]?.segments.length ?? 0}
+  const description = `${renditions.map((rendition) => `${rendition.name} ${rendition.width}x${rendition.pixelHeight}`).join(', ')}${hasAudio ? ' + audio' : ''} from ${source.video.width}x${source.video.height}`
+  return {encoder, publisher, description}
 }

@@ -1,7 +1,7 @@
 /** For operators: /healthz for load balancers, /metrics for Prometheus, /openapi.json. */
 import type {RouteModule} from '../type-provider.js'
 
-import {isUnavailableError} from '../../catalog/connection.js'
+import {assertCatalogReady, isUnavailableError} from '../../catalog/connection.js'
 import type {ApiContext} from '../context.js'
 
 export const opsRoutes: RouteModule<{context: ApiContext}> = async (app, {context}) => {
@@ -9,6 +9,7 @@ export const opsRoutes: RouteModule<{context: ApiContext}> = async (app, {contex
 
   app.get('/healthz', {schema: {hide: true}}, async (_request, reply) => {
     try {
+      await assertCatalogReady(catalog)
       await catalog.db.selectFrom('videos').select('id').limit(1).execute()
       return {status: 'ok', catalog: 'ok'}
     } catch (error) {
