@@ -129,8 +129,11 @@ export async function writeJsonAtomic(file: string, data: unknown): Promise<void
 export async function readJsonFile(file: string, missing: UserError, label = file): Promise<unknown> {
   let text: string
   try {
+    // A FIFO or a device would block the read until someone writes to it: only regular files.
+    if (!(await stat(file)).isFile()) throw new UserError(`${label} is not a regular file`)
     text = await readFile(file, 'utf8')
-  } catch {
+  } catch (error) {
+    if (error instanceof UserError) throw error
     throw missing
   }
 

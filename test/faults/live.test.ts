@@ -10,6 +10,7 @@ import {access, mkdir, readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
+import {createConnection} from 'mysql2/promise'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {openCatalog} from '../../src/lib/catalog/connection.js'
@@ -23,6 +24,7 @@ import {publishPackage} from '../../src/lib/publish/publish.js'
 import {startCli} from '../support/cli.js'
 import {startFaultProxy, type FaultProxy} from '../support/fault-proxy.js'
 import {decodeCleanly, makeTempDir} from '../support/media.js'
+import {createTestDatabase, MYSQL_ADMIN_URL, runMysqlSuites} from '../support/mysql.js'
 import {freePort, runMotoSuites, startMoto, useFakeAwsCredentials, type MotoServer} from '../support/moto.js'
 import {startPush} from '../support/push.js'
 import {waitFor} from '../support/wait.js'
@@ -264,6 +266,48 @@ describe('stopping and crashing livectl ingest', () => {
       push.kill()
       first.run.child.kill('SIGKILL')
       second?.run.child.kill('SIGKILL')
+    }
+  })
+})
+
+describe.runIf(runMysqlSuites)('a MySQL catalog dropped and created again under a live stream', () => {
+  it('keeps the stream going, migrates the catalog again, and ends the video with its status written', async () => {
+    const database = await createTestDatabase()
+    const name = new URL(database.url).pathname.slice(1)
+    const dataDir = path.join(work.dir, 'mysql-live')
+    const key = await newKey(dataDir, 'mysql', database.url)
+    const ended = new Map<string, {status: string}>()
+    let ingest: RunningIngest | undefined
+    const admin = async (statement: string) => {
+      const connection = await createConnection({uri: MYSQL_ADMIN_URL})
+      try {
+        await connection.query(statement)
+      } finally {
+        await connection.end()
+      }
+    }
+
+    try {
+      ingest = await startIngestServer({db: database.url, dataDir, host: '127.0.0.1', rtmpPort: await freePort(), to: path.join(dataDir, 'media'), ...LIVE, reconnectGraceSeconds: 1, log: () => undefined})
+      ingest.onSessionEnd((result) => ended.set(result.videoId, result))
+      const push = startPush(`rtmp://127.0.0.1:${new URL(ingest.rtmpUrl).port}/live/${key}`, {width: 320, height: 180, durationSeconds: 14})
+      await waitFor(() => (ingest as RunningIngest).streams().length === 1, {what: 'the stream'})
+      const {videoId} = ingest.streams()[0] as {videoId: string}
+      await waitFor(async () => (await readdir(path.join(dataDir, 'media', videoId)).catch(() => [] as string[])).length > 3, {what: 'the first segments'})
+      await admin(`DROP DATABASE \`${name}\``)
+      await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
+      await push.done
+      await waitFor(() => ended.has(videoId), {what: 'the stream to end', timeoutMs: 60_000})
+      expect(ended.get(videoId)?.status).toBe('ended')
+      const catalog = await openCatalog({url: database.url, dataDir})
+      try {
+        expect(await findVideoWithPackage(catalog, videoId)).toMatchObject({status: 'ended'})
+      } finally {
+        await catalog.close()
+      }
+    } finally {
+      await ingest?.close()
+      await database.drop()
     }
   })
 })

@@ -9,7 +9,7 @@ import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 
-import {openCatalog} from '../catalog/connection.js'
+import {isSchemaMissingError, openCatalog} from '../catalog/connection.js'
 import type {CatalogOptions} from '../catalog/service.js'
 import {upsertVideo} from '../catalog/videos.js'
 import type {Rung} from '../media/ladder.js'
@@ -94,7 +94,10 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
   const refresh = setInterval(() => {
     loadActiveKeys(catalog).then((fresh) => {
       keys = fresh
-    }, (error: unknown) => options.log(`could not refresh stream keys: ${(error as Error).message}`))
+    }, (error: unknown) => {
+      options.log(`could not refresh stream keys: ${(error as Error).message}`)
+      if (isSchemaMissingError(error)) void catalog.repair()
+    })
   }, options.keyRefreshMs ?? 2000)
   refresh.unref()
 
@@ -145,7 +148,11 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
         manifest: update.manifest as PackageManifest | undefined,
         statusReason: update.reason,
         ingestNode: nodeId,
-      }).then(() => undefined),
+      }).then(() => undefined, (error: unknown) => {
+        // A catalog whose tables went away (dropped, re-created empty) is migrated again; the stream retries the write.
+        if (isSchemaMissingError(error)) void catalog.repair()
+        throw error
+      }),
       log: options.log,
     })
     const broadcast: Broadcast = {keyName, videoId, streamPath: push.streamPath, stream, startedAt: startedAt.toISOString(), push, lastBytesIn: 0}
