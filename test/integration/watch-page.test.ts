@@ -12,7 +12,7 @@ import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 
 import type {Browser, BrowserContext, BrowserContextOptions, Page} from 'playwright-core'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {startApiServer, type RunningServer} from '../../src/lib/api/serve.js'
 import {postComment} from '../../src/lib/catalog/comments.js'
@@ -89,8 +89,12 @@ describe.runIf(runBrowserSuites)('watch page in Chromium', () => {
     server = await startApiServer({dataDir, host: '127.0.0.1', port: 0})
   })
 
+  // Every test's pages close when it ends: pages left playing would share two cores with the next test.
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close().catch(() => undefined)
+  })
+
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined)
     await browser?.close()
     await server?.close()
     await work?.cleanup()

@@ -13,7 +13,7 @@ function harness(options: {startFails?: Error} = {}) {
   let exit!: (error?: Error) => void
   const exited = new Promise<Error | undefined>((resolve) => (exit = resolve))
   const encoder = {stops: 0, lastAdvance: Date.now()}
-  const publisher = {syncs: [] as boolean[], failure: undefined as Error | undefined, published: 0, kept: 0, secondsPerSync: 1}
+  const publisher = {syncs: [] as boolean[], failure: undefined as Error | undefined, published: 0, kept: 0, secondsPerSync: 1, playable: true}
   const statuses: StatusUpdate[] = []
   const log: string[] = []
   let endInputs = 0
@@ -37,6 +37,9 @@ function harness(options: {startFails?: Error} = {}) {
           },
           get publishedSeconds() {
             return publisher.published
+          },
+          get playable() {
+            return publisher.playable
           },
           manifest: (ended: boolean) => ({ended}),
           keepLocally: async () => {
@@ -85,7 +88,8 @@ describe('live stream', () => {
     const stream = new LiveStream(SETTINGS, test.deps)
     await vi.advanceTimersByTimeAsync(0)
     expect(stream.state).toBe('live')
-    expect(test.statuses[0]).toEqual({status: 'live', packageLocation: 'file:///media/v'})
+    await vi.advanceTimersByTimeAsync(SETTINGS.pollMs)
+    expect(test.statuses[0]).toEqual({status: 'live', packageLocation: 'file:///media/v', manifest: {ended: false}})
     stream.disconnected()
     expect(stream.state).toBe('grace')
     await vi.advanceTimersByTimeAsync(SETTINGS.reconnectGraceMs)
@@ -98,6 +102,27 @@ describe('live stream', () => {
     expect(states(stream)).toEqual(['live', 'grace', 'draining', 'ended'])
     expect(test.publisher.syncs.at(-1)).toBe(true)
     expect(test.statuses.at(-1)).toMatchObject({status: 'ended', manifest: {ended: true}})
+  })
+
+  it('tells the catalog it is live only once a player can start, and again only when segments are added', async () => {
+    const test = harness()
+    test.publisher.playable = false
+    const stream = new LiveStream(SETTINGS, test.deps)
+    await vi.advanceTimersByTimeAsync(SETTINGS.pollMs * 3)
+    // Segments reached storage, but not yet every playlist: a viewer sent there would get a 404.
+    expect(stream.state).toBe('live')
+    expect(test.statuses).toEqual([])
+    test.publisher.playable = true
+    await vi.advanceTimersByTimeAsync(SETTINGS.pollMs)
+    expect(test.statuses.map((update) => update.status)).toEqual(['live'])
+    // Polls that find nothing new write nothing.
+    test.publisher.secondsPerSync = 0
+    await vi.advanceTimersByTimeAsync(SETTINGS.pollMs * 5)
+    expect(test.statuses).toHaveLength(1)
+    stream.shutdown()
+    test.exit()
+    await stream.done
+    expect(test.statuses.map((update) => update.status)).toEqual(['live', 'ended'])
   })
 
   it('continues the same stream when the broadcaster is back within the grace period', async () => {

@@ -52,6 +52,7 @@ export class LivePublisher {
   private readonly tracks: TrackState[]
   private readonly location: string
   private readonly scratch: string
+  private announced = false
 
   constructor(private readonly options: LivePublisherOptions) {
     const video = options.renditions.map((rendition, id): TrackState => ({
@@ -83,6 +84,11 @@ export class LivePublisher {
     this.tracks = [...video, ...audio]
     this.location = `${options.storage.uri.replace(/\/$/, '')}/${options.videoId}`
     this.scratch = path.join(options.workDir, '.publish')
+  }
+
+  /** Whether a player can start: the playlists, the master and the MPD are in storage. */
+  get playable(): boolean {
+    return this.announced
   }
 
   get packageLocation(): string {
@@ -186,6 +192,7 @@ export class LivePublisher {
     const audioTrack = this.tracks.find((state) => state.track.type === 'audio')?.track
     await this.putText(HLS_MASTER_FILE, buildMasterPlaylist(videoTracks, audioTrack))
     await this.putText(DASH_MANIFEST_FILE, ended ? mpd : withTimeShiftBuffer(mpd, this.options.dvrWindowSeconds))
+    this.announced = true
     if (ended) await this.putText(PACKAGE_MANIFEST_FILE, `${JSON.stringify(this.manifest(true), null, 2)}\n`)
     return added
   }

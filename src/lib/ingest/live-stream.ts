@@ -32,6 +32,8 @@ export interface LivePublishing {
   sync(ended: boolean): Promise<number>
   /** Seconds of media published. */
   readonly publishedSeconds: number
+  /** Whether a player can start: the playlists, the master and the MPD are in storage. */
+  readonly playable: boolean
   manifest(ended: boolean): unknown
   /** Writes the encoder's complete output as a local package (for a later `livectl publish`); returns its folder. */
   keepLocally(): Promise<string | undefined>
@@ -212,13 +214,16 @@ export class LiveStream {
     }
   }
 
-  /** One publish step: storage away is waited for (up to the limit); anything else fails the stream. */
-  private async publish(publisher: LivePublishing, ended: boolean): Promise<boolean> {
+  /**
+   * One publish step: storage away is waited for (up to the limit); anything else fails the stream.
+   * Returns the number of new segments, or undefined while storage is away.
+   */
+  private async publish(publisher: LivePublishing, ended: boolean): Promise<number | undefined> {
     try {
-      await publisher.sync(ended)
+      const added = await publisher.sync(ended)
       if (this.storageDownSince !== undefined) this.deps.log(`live ${this.settings.videoId}: storage is back; publishing the segments that waited`)
       this.storageDownSince = undefined
-      return true
+      return added
     } catch (error) {
       if (!(error instanceof StoragePublishError)) throw error
       const now = this.now()
@@ -231,7 +236,7 @@ export class LiveStream {
         this.fail(`storage was unavailable for ${Math.round((now - this.storageDownSince) / 1000)} s: ${error.message}`)
       }
 
-      return false
+      return undefined
     }
   }
 
@@ -254,7 +259,8 @@ export class LiveStream {
       this.encoder = started.encoder
       publisher = started.publisher
       if (this.isFinal()) return await this.finish(publisher)
-      await this.writeStatus({status: 'live', packageLocation: this.settings.packageLocation}, 3)
+      // The catalog says `live` only once a player can start (the first publish below): a viewer
+      // sent to the stream before its master playlist exists would get a 404, and players give up on that.
       this.deps.log(`live ${this.settings.videoId}: ${started.description}`)
       if (this.current === 'pending') this.enter('live')
 
@@ -264,11 +270,15 @@ export class LiveStream {
         this.wake?.()
       })
       const pollMs = this.settings.pollMs ?? 200
+      let announced = false
       while (exited === 'running' && !this.isFinal()) {
         await this.sleep(pollMs)
         if (exited !== 'running' || this.isFinal()) break
-        if ((await this.publish(publisher, false)) && this.current !== 'draining') {
-          await this.writeStatus({status: 'live', packageLocation: this.settings.packageLocation, manifest: publisher.manifest(false)})
+        // The catalog's copy of the package follows each new segment, not each poll.
+        const added = await this.publish(publisher, false)
+        if (added && publisher.playable && this.current !== 'draining' && !this.isFinal()) {
+          await this.writeStatus({status: 'live', packageLocation: this.settings.packageLocation, manifest: publisher.manifest(false)}, announced ? 1 : 3)
+          announced = true
         }
       }
 
@@ -295,16 +305,14 @@ export class LiveStream {
     const location = this.settings.packageLocation
     if (publisher && !this.hasFailed()) {
       // The encoder has exited: publish everything it completed, waiting for storage up to the limit.
-      let published = await this.publish(publisher, true).catch((error: unknown) => {
+      const publishEnded = async () => (await this.publish(publisher, true).catch((error: unknown) => {
         this.fail(`publishing failed: ${(error as Error).message}`)
-        return false
-      })
+        return undefined
+      })) !== undefined
+      let published = await publishEnded()
       while (!published && !this.hasFailed()) {
         await this.sleep(Math.min(2000, this.settings.storageOutageLimitMs))
-        published = await this.publish(publisher, true).catch((error: unknown) => {
-          this.fail(`publishing failed: ${(error as Error).message}`)
-          return false
-        })
+        published = await publishEnded()
       }
     }
 
