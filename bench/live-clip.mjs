@@ -3,9 +3,10 @@
  * stream key, process helpers. bench/live.mjs (glass to publish) and bench/live-glass.mjs (glass
  * to glass, in a real player) both use them.
  */
+import {Buffer} from 'node:buffer'
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {rename} from 'node:fs/promises'
+import {mkdir, rename} from 'node:fs/promises'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 import process from 'node:process'
@@ -60,6 +61,7 @@ export async function ensureClip(ffmpeg, spec, env) {
   const clip = path.join(WORK_DIR, name)
   if (existsSync(path.join(REPO_ROOT, clip))) return clip
   const partial = path.join(WORK_DIR, `.partial-${process.pid}-${name}`)
+  await mkdir(path.join(REPO_ROOT, WORK_DIR), {recursive: true})
   process.stdout.write(`Generating ${clip} ...`)
   const {wallSeconds} = await runMeasured([{file: ffmpeg, args: clipArgs({...spec, output: partial})}], {cwd: REPO_ROOT, env})
   await rename(path.join(REPO_ROOT, partial), path.join(REPO_ROOT, clip))
@@ -132,4 +134,22 @@ export function pushArgs(clip, url) {
 export async function createKey(dataDir, env) {
   const output = await capture(process.execPath, ['bin/run.js', 'keys', 'create', 'bench-live', '--data-dir', dataDir, '--json'], {cwd: REPO_ROOT, env})
   return JSON.parse(output).key
+}
+
+/** Reads the barcode of the first video frame of `segment` (with its init segment for fMP4). */
+export async function readFrameNumber(ffmpeg, init, segment) {
+  const input = init ? `concat:${init}|${segment}` : segment
+  const args = [
+    '-hide_banner', '-nostdin', '-v', 'error', '-i', input, '-map', '0:v:0', '-frames:v', '1',
+    '-vf', `crop=iw:trunc(ih*${READ_FRACTION}/2)*2:0:0,format=gray,scale=${BLOCKS}:1:flags=area`,
+    '-f', 'rawvideo', 'pipe:1',
+  ]
+  const bytes = await new Promise((resolve) => {
+    const child = spawn(ffmpeg, args, {stdio: ['ignore', 'pipe', 'ignore']})
+    const chunks = []
+    child.stdout.on('data', (chunk) => chunks.push(chunk))
+    child.on('error', () => resolve(undefined))
+    child.on('close', (code) => resolve(code === 0 ? Buffer.concat(chunks) : undefined))
+  })
+  return decodeBarcode(bytes)
 }

@@ -17,8 +17,6 @@
  *
  * Writes the `## Live` section of BENCHMARKS.md. Plain ESM: Node 20 cannot run .ts.
  */
-import {Buffer} from 'node:buffer'
-import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
@@ -28,7 +26,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {parseArgs} from 'node:util'
 
 import {
-  BLOCKS, clipArgs, createKey, decodeBarcode, ensureClip, FRAME_RATE, importDist, now, percentile, pushArgs, READ_FRACTION, REPO_ROOT, startFfmpeg, stopProcess, WORK_DIR,
+  clipArgs, createKey, ensureClip, FRAME_RATE, importDist, now, percentile, pushArgs, readFrameNumber, REPO_ROOT, startFfmpeg, stopProcess, WORK_DIR,
 } from './live-clip.mjs'
 import {runGlass} from './live-glass.mjs'
 import {renderReport} from './live-report.mjs'
@@ -116,23 +114,6 @@ function parseOptions() {
 // ---------------------------------------------------------------------------------------------
 // The pushed clip: testsrc2 with a frame-number barcode, encoded as a broadcaster would.
 
-/** Reads the barcode of the first video frame of `segment` (with its init segment for fMP4). */
-async function readFrameNumber(ffmpeg, init, segment) {
-  const input = init ? `concat:${init}|${segment}` : segment
-  const args = [
-    '-hide_banner', '-nostdin', '-v', 'error', '-i', input, '-map', '0:v:0', '-frames:v', '1',
-    '-vf', `crop=iw:trunc(ih*${READ_FRACTION}/2)*2:0:0,format=gray,scale=${BLOCKS}:1:flags=area`,
-    '-f', 'rawvideo', 'pipe:1',
-  ]
-  const bytes = await new Promise((resolve) => {
-    const child = spawn(ffmpeg, args, {stdio: ['ignore', 'pipe', 'ignore']})
-    const chunks = []
-    child.stdout.on('data', (chunk) => chunks.push(chunk))
-    child.on('error', () => resolve(undefined))
-    child.on('close', (code) => resolve(code === 0 ? Buffer.concat(chunks) : undefined))
-  })
-  return decodeBarcode(bytes)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Processes.
