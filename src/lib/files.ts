@@ -3,6 +3,8 @@
  * target, which is renamed into place only when everything in it is complete and checked.
  */
 import {randomBytes} from 'node:crypto'
+import {once} from 'node:events'
+import type {ReadStream} from 'node:fs'
 import {mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -142,4 +144,15 @@ export async function readJsonFile(file: string, missing: UserError, label = fil
   } catch (error) {
     throw new UserError(`${label} is not valid JSON: ${(error as Error).message}`)
   }
+}
+
+/**
+ * Closes a file stream whatever its consumer did with it, and returns once its descriptor is
+ * closed: an HTTP client that gave up on a request body (an early answer, a reset) leaves it open.
+ */
+export async function closeFileStream(stream: ReadStream): Promise<void> {
+  if (stream.closed) return
+  const closed = once(stream, 'close').then(() => undefined, () => undefined)
+  stream.destroy()
+  await closed
 }

@@ -4,7 +4,9 @@
  * livectl" (exit 70) and never a stack trace; and none hangs the process.
  */
 import {execFileSync} from 'node:child_process'
-import {writeFile} from 'node:fs/promises'
+import {readdirSync, readlinkSync} from 'node:fs'
+import {mkdir, writeFile} from 'node:fs/promises'
+import http from 'node:http'
 import {createServer, type Server} from 'node:net'
 import path from 'node:path'
 
@@ -12,8 +14,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {type CliResult, runCli} from '../support/cli.js'
 import {makeClip, makeTempDir} from '../support/media.js'
-import {freePort, runMotoSuites, startMoto, type MotoServer} from '../support/moto.js'
+import {freePort, runMotoSuites, startMoto, type MotoServer, useFakeAwsCredentials} from '../support/moto.js'
 import {makePackage} from '../support/package.js'
+import {openStorage} from '../../src/lib/storage/open.js'
 
 let work: {dir: string; cleanup: () => Promise<void>}
 let packageDir: string
@@ -81,6 +84,46 @@ describe('connections refused', () => {
     const result = await runCli(['publish', packageDir, '--to', `hdfs://127.0.0.1:${port}/media`, '--attempts', '1', '--data-dir', path.join(work.dir, 'data-hdfs')])
     expectClassified(result, 3, new RegExp(`Cannot reach WebHDFS at 127\\.0\\.0\\.1:${port}`))
   })
+})
+
+describe('uploads that fail', () => {
+  /** Descriptors this process holds open on files under `dir`. */
+  const openUnder = (dir: string) => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir)
+    } catch {
+      return false
+    }
+  }).length
+
+  // Found by the soak: ingest gained a descriptor for each upload S3 failed, until it ran out.
+  for (const answer of ['answers 503 before reading the body', 'resets the connection mid-body'] as const) {
+    it(`leave no file open when S3 ${answer}`, async () => {
+      useFakeAwsCredentials()
+      const server = http.createServer((request, response) => {
+        if (answer === 'answers 503 before reading the body') response.writeHead(503, {'content-type': 'application/xml'}).end('<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>')
+        else request.once('data', () => request.socket.destroy())
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const dir = path.join(work.dir, `uploads-${answer.split(' ')[0]}`)
+      await mkdir(dir)
+      try {
+        const storage = await openStorage('s3://bucket/live', {s3Endpoint: `http://127.0.0.1:${(server.address() as {port: number}).port}`})
+        const files = await Promise.all(Array.from({length: 12}, async (_, index) => {
+          const file = path.join(dir, `seg-${index}.m4s`)
+          // Small bodies and bodies bigger than a socket buffer.
+          await writeFile(file, Buffer.alloc(index % 2 === 0 ? 300 : 400_000, index))
+          return file
+        }))
+        const results = await Promise.allSettled(files.map((file, index) => storage.putFile(`seg-${index}.m4s`, file, {contentType: 'video/mp4', cacheControl: 'no-cache', sha256: '0'.repeat(64), sizeBytes: index % 2 === 0 ? 300 : 400_000})))
+        expect(results.every((result) => result.status === 'rejected')).toBe(true)
+        expect(openUnder(dir)).toBe(0)
+      } finally {
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
+    })
+  }
 })
 
 describe('ports already taken', () => {

@@ -10,6 +10,7 @@ import {createReadStream} from 'node:fs'
 import {Readable} from 'node:stream'
 
 import {ExternalError, UserError} from '../errors.js'
+import {closeFileStream} from '../files.js'
 import {connectionError} from '../system-errors.js'
 import {assertSafeKey, type ObjectInfo, type PutOptions, type PutResult, type Storage} from './storage.js'
 
@@ -106,11 +107,13 @@ export class HdfsStorage implements Storage {
       throw new ExternalError(`WebHDFS CREATE ${key}: the NameNode answered ${create.status} without redirecting to a DataNode; nothing was written`)
     }
 
+    // Closed here on every path: a DataNode that answers before reading it all (or a reset) would leave it open.
+    const body = createReadStream(file)
     try {
       // Step 2: stream the file to the DataNode; it must answer 201 Created.
       const written = await this.request(location, {
         method: 'PUT',
-        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+        body: Readable.toWeb(body) as ReadableStream,
         headers: {'content-type': 'application/octet-stream', 'content-length': String(options.sizeBytes)},
         duplex: 'half',
         signal,
@@ -132,6 +135,8 @@ export class HdfsStorage implements Storage {
     } catch (error) {
       await this.request(this.url(temporary, 'DELETE'), {method: 'DELETE'}).catch(() => undefined)
       throw error
+    } finally {
+      await closeFileStream(body)
     }
   }
 

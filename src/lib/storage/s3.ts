@@ -4,12 +4,13 @@
  * and checksums only when required, which such stores accept (the SDK's default streaming
  * checksums are stored corrupted by some of them: s3rver keeps the aws-chunked framing in the object).
  */
-import {createReadStream} from 'node:fs'
+import {createReadStream, type ReadStream} from 'node:fs'
 import type {Readable} from 'node:stream'
 
-import {DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput, S3Client} from '@aws-sdk/client-s3'
 
 import {ExternalError, LivectlError, UserError} from '../errors.js'
+import {closeFileStream} from '../files.js'
 import {connectionError} from '../system-errors.js'
 import {MULTIPART_PART_BYTES, MULTIPART_QUEUE, MULTIPART_THRESHOLD_BYTES, QUIET_LOGGER} from './s3-config.js'
 import {joinKey, type ObjectInfo, type PutOptions, type PutResult, type Storage, assertSafeKey} from './storage.js'
@@ -86,9 +87,20 @@ export class S3Storage implements Storage {
       CacheControl: options.cacheControl,
       Metadata: {sha256: options.sha256},
     }
-    if (options.sizeBytes <= MULTIPART_THRESHOLD_BYTES) {
+    // The body's file is closed here on every path: the SDK leaves a stream it did not read to the
+    // end open when S3 answers early or the connection resets (one descriptor per failed upload).
+    const body = createReadStream(file)
+    try {
+      return await this.upload(params, body, options.sizeBytes, key, signal)
+    } finally {
+      await closeFileStream(body)
+    }
+  }
+
+  private async upload(params: PutObjectCommandInput, body: ReadStream, sizeBytes: number, key: string, signal?: AbortSignal): Promise<PutResult> {
+    if (sizeBytes <= MULTIPART_THRESHOLD_BYTES) {
       try {
-        const response = await this.client.send(new PutObjectCommand({...params, Body: createReadStream(file), ContentLength: options.sizeBytes}), {abortSignal: signal})
+        const response = await this.client.send(new PutObjectCommand({...params, Body: body, ContentLength: sizeBytes}), {abortSignal: signal})
         return {etag: response.ETag?.replace(/"/g, '')}
       } catch (error) {
         throw this.describe(error, 'upload', key, signal)
@@ -100,7 +112,7 @@ export class S3Storage implements Storage {
     const upload = new Upload({
       client: this.client,
       // Default-sized reads: lib-storage assembles the parts itself, so bigger chunks only add copies.
-      params: {...params, Body: createReadStream(file)},
+      params: {...params, Body: body},
       partSize: MULTIPART_PART_BYTES,
       queueSize: MULTIPART_QUEUE,
       leavePartsOnError: false,
