@@ -3,6 +3,7 @@
  * ladder once (split), package CMAF for DASH and HLS as segments complete, and copy the original
  * stream to a recording. Pure: returns string[].
  */
+import {UserError} from '../errors.js'
 import type {PlannedRendition} from '../media/ladder.js'
 import {buildVideoLadderChains, gopFrames} from '../media/transcode-args.js'
 import {INIT_SEGMENT_TEMPLATE, MEDIA_SEGMENT_TEMPLATE} from '../package/package-args.js'
@@ -24,6 +25,35 @@ export interface LiveArgsInput {
   namePrefix?: string
   /** Seconds without data before the pull gives up (the broadcaster has gone). */
   readTimeoutSeconds?: number
+  /** Low latency: each segment written as CMAF chunks as they are encoded (see lowLatencyDashArgs). */
+  lowLatency?: LowLatencyOutput
+}
+
+export interface LowLatencyOutput {
+  /** Seconds per chunk (an LL-HLS part). */
+  partSeconds: number
+  /** The latency a DASH player should aim for (the MPD's ServiceDescription). */
+  targetLatencySeconds: number
+  /** The origin's clock (UTCTiming in the MPD and in each ProducerReferenceTime). */
+  utcTimingUrl: string
+}
+
+/**
+ * The dash muxer's low-latency mode: segments are written chunk by chunk as encoded (`-streaming`,
+ * a moof+mdat every `partSeconds`), each chunk with a producer reference time (`prft`, the wall
+ * clock of its first sample), and the MPD says so (availabilityTimeComplete="false", a latency
+ * target, ProducerReferenceTime and UTCTiming). Segments stay whole GOPs: chunks cut inside them.
+ */
+export function lowLatencyDashArgs(output: LowLatencyOutput): string[] {
+  return [
+    '-streaming', '1',
+    '-ldash', '1',
+    '-frag_type', 'duration',
+    '-frag_duration', String(output.partSeconds),
+    '-write_prft', '1',
+    '-target_latency', String(output.targetLatencySeconds),
+    '-utc_timing_url', output.utcTimingUrl,
+  ]
 }
 
 export const LIVE_AUDIO_KBPS = 128
@@ -72,6 +102,7 @@ export function buildLiveArgs(options: LiveArgsInput): string[] {
     '-window_size', '0',
     '-adaptation_sets', options.hasAudio ? 'id=0,streams=v id=1,streams=a' : 'id=0,streams=v',
     '-dash_segment_type', 'mp4',
+    ...(options.lowLatency ? lowLatencyDashArgs(options.lowLatency) : []),
     '-hls_playlist', '1',
     '-hls_master_name', 'ffmpeg-master.m3u8',
     '-init_seg_name', `${prefix}${INIT_SEGMENT_TEMPLATE}`,
@@ -81,4 +112,15 @@ export function buildLiveArgs(options: LiveArgsInput): string[] {
     '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-f', 'mpegts', options.recordingPath,
   )
   return args
+}
+
+/** The part duration a user asked for, checked against the segment duration. */
+export function validatePartDuration(partSeconds: number, segmentSeconds: number): number {
+  if (!Number.isFinite(partSeconds) || partSeconds < 0.1 || partSeconds > segmentSeconds / 2) {
+    throw new UserError(`--part-duration must be a number of seconds from 0.1 to half the segment duration (${segmentSeconds / 2}); got ${partSeconds}`, {
+      hint: 'Parts of 0.2 to 0.5 s are usual; see BENCHMARKS.md for the latency each gives.',
+    })
+  }
+
+  return partSeconds
 }

@@ -19,6 +19,7 @@ import {plannedAvcCodecString} from '../media/codecs.js'
 import type {PlannedRendition} from '../media/ladder.js'
 import {buildMasterPlaylist} from '../package/hls-master.js'
 import {buildMediaPlaylist} from '../package/hls-media.js'
+import {withTimeShiftBuffer} from '../package/live-mpd.js'
 import {DASH_MANIFEST_FILE, HLS_MASTER_FILE, PACKAGE_MANIFEST_FILE, type PackageManifest, type PackageSegment, type PackageTrack} from '../package/manifest.js'
 import {mediaPlaylistName} from '../package/package-args.js'
 import {parseM3u8} from '../package/verify.js'
@@ -84,6 +85,18 @@ export class LivePublisher {
     this.tracks = [...video, ...audio]
     this.location = `${options.storage.uri.replace(/\/$/, '')}/${options.videoId}`
     this.scratch = path.join(options.workDir, '.publish')
+  }
+
+  /** The master playlist of the stream (the low-latency origin serves the same one). */
+  masterPlaylist(): string {
+    const videoTracks = this.tracks.filter((state) => state.track.type === 'video').map((state) => state.track)
+    const audioTrack = this.tracks.find((state) => state.track.type === 'audio')?.track
+    return buildMasterPlaylist(videoTracks, audioTrack)
+  }
+
+  /** Media playlist names, in track order (video rungs, then the audio). */
+  get playlists(): string[] {
+    return this.tracks.map((state) => state.track.playlist as string)
   }
 
   /** Whether a player can start: the playlists, the master and the MPD are in storage. */
@@ -188,9 +201,7 @@ export class LivePublisher {
       await this.putText(state.track.playlist as string, buildMediaPlaylist({initFile: state.track.init.file, segments: state.track.segments, windowSeconds: this.options.dvrWindowSeconds, ended}))
     }
 
-    const videoTracks = this.tracks.filter((state) => state.track.type === 'video').map((state) => state.track)
-    const audioTrack = this.tracks.find((state) => state.track.type === 'audio')?.track
-    await this.putText(HLS_MASTER_FILE, buildMasterPlaylist(videoTracks, audioTrack))
+    await this.putText(HLS_MASTER_FILE, this.masterPlaylist())
     await this.putText(DASH_MANIFEST_FILE, ended ? mpd : withTimeShiftBuffer(mpd, this.options.dvrWindowSeconds))
     this.announced = true
     if (ended) await this.putText(PACKAGE_MANIFEST_FILE, `${JSON.stringify(this.manifest(true), null, 2)}\n`)
@@ -264,9 +275,3 @@ export class LivePublisher {
 }
 
 const round = (seconds: number) => Math.round(seconds * 1e6) / 1e6
-
-/** A live MPD with the DVR window players may seek in. */
-function withTimeShiftBuffer(mpd: string, windowSeconds: number): string {
-  const depth = `timeShiftBufferDepth="PT${windowSeconds}S"`
-  return /timeShiftBufferDepth="[^"]*"/.test(mpd) ? mpd.replace(/timeShiftBufferDepth="[^"]*"/, depth) : mpd.replace(/<MPD\b/, `<MPD ${depth}`)
-}
