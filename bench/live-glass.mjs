@@ -7,7 +7,7 @@
  * reads the frame number; glass to glass = the wall time the frame was presented
  * (performance.timeOrigin + expectedDisplayTime) - the wall time it was pushed.
  *
- *   node bench/live.mjs --glass [--glass-rounds 2] [--push-seconds 36] [--segments 2,1]      this part only
+ *   node bench/live.mjs --glass [--glass-rounds 2] [--push-seconds 36] [--segments 2,1] [--ll-parts 0.333,0.2,0.5,1]      this part only
  *
  * Writes the `## Live: glass to glass` section of BENCHMARKS.md. Plain ESM.
  */
@@ -42,6 +42,18 @@ export function playerConfigs(segmentSeconds) {
       // A target 1.5 segments behind the live edge (a segment is available only once complete), with catch-up.
       settings: {'dash.js': {streaming: {delay: {liveDelay: 1.5 * segmentSeconds}, liveCatchup: {enabled: true, maxDrift: 3 * segmentSeconds, playbackRate: {min: -0.2, max: 0.5}}}}},
     },
+  ]
+}
+
+/**
+ * Low latency: `ingest --low-latency`; the page sees `lowLatency` in GET /videos/ID and plays the
+ * origin's LL-HLS or LL-DASH with its own low-latency settings (hls.js lowLatencyMode with
+ * catch-up up to 1.5x, dash.js catch-up to the MPD's latency target): nothing is set here.
+ */
+export function lowLatencyConfigs(partSeconds, withDash) {
+  return [
+    {id: 'hls-ll', player: 'hls', label: `hls.js, LL-HLS (parts of ${partSeconds} s)`, settings: {}, partSeconds},
+    ...(withDash ? [{id: 'dash-ll', player: 'dash', label: `dash.js, LL-DASH (chunks of ${partSeconds} s)`, settings: {}, partSeconds}] : []),
   ]
 }
 
@@ -173,7 +185,7 @@ async function runOne({browser, api, rtmpUrl, clip, config, tools, ffmpeg, env, 
 
     const stalls = state.waiting.filter((at) => at >= steadyFromMs).length
     return {
-      id: config.id, label: config.label, player: config.player, settings: config.settings, segmentSeconds, videoId, kind: state.kind,
+      id: config.id, label: config.label, player: config.player, settings: config.settings, segmentSeconds, partSeconds: config.partSeconds, videoId, kind: state.kind,
       latency: statistics(latencies), latencies, firstFrameShownAfter: firstShown === undefined ? undefined : firstShown / 1000,
       framesRead: state.frames.length, misreads: state.misreads, stalls, heights: state.heights.sort((a, b) => b - a),
       playerError: state.error, machineBusy: (cpuEnd.machine.busy - cpuStart.machine.busy) / (cpuEnd.machine.total - cpuStart.machine.total),
@@ -185,7 +197,7 @@ async function runOne({browser, api, rtmpUrl, clip, config, tools, ffmpeg, env, 
   }
 }
 
-export async function runGlass({pushSeconds, segments, keep, glassRounds = 2}) {
+export async function runGlass({pushSeconds, segments, keep, glassRounds = 2, llParts = []}) {
   const {chromium} = await import('playwright-core')
   const tools = {...(await importDist('lib/media/progress.js'))}
   const {mediaTools} = await importDist('lib/media/tools.js')
@@ -226,6 +238,28 @@ export async function runGlass({pushSeconds, segments, keep, glassRounds = 2}) {
         await ingest.stop()
       }
     }
+    // Low latency, 2 s segments: LL-HLS and LL-DASH at the first part duration, then LL-HLS at the others.
+    for (const [index, partSeconds] of llParts.entries()) {
+      const segmentSeconds = 2
+      const rtmpPort = await freePort()
+      const httpPort = await freePort()
+      const ingestArgs = ['bin/run.js', 'ingest', '--data-dir', dataDir, '--to', path.join(dataDir, 'media'), '--rtmp-port', String(rtmpPort), '--live-ladder', LIVE_LADDER.join(','), '--segment-duration', String(segmentSeconds), '--preset', PRESET, '--reconnect-grace', '0', '--low-latency', '--part-duration', String(partSeconds), '--origin-port', '0']
+      const ingest = await startServerProcess(process.execPath, ingestArgs, {cwd: REPO_ROOT, env, stream: 'stderr', pattern: /livectl ingest listening on (rtmp:\/\/\S+)\/KEY/})
+      const serve = await startServerProcess(process.execPath, ['bin/run.js', 'serve', '--data-dir', dataDir, '--port', String(httpPort)], {cwd: REPO_ROOT, env, stream: 'stderr', pattern: /listening on (http:\/\/\S+)/})
+      const known = new Set()
+      try {
+        for (let round = 1; round <= glassRounds; round++) for (const config of lowLatencyConfigs(partSeconds, index === 0)) {
+          process.stdout.write(`glass LL ${partSeconds}s parts round ${round} ${config.id} ...`)
+          const result = {round, ...(await runOne({browser, api: serve.url, rtmpUrl: `${ingest.url}/${key}`, clip, config, tools, ffmpeg, env, known, segmentSeconds, clipSeconds: pushSeconds}))}
+          const fmt = (value) => (value === undefined ? '-' : value.toFixed(2))
+          process.stdout.write(` median ${fmt(result.latency.median)} s, p90 ${fmt(result.latency.p90)} s over ${result.latency.samples} frames, ${result.stalls} stall(s), heights ${result.heights.join('/')}${result.playerError ? `, error: ${result.playerError}` : ''}\n`)
+          runs.push(result)
+        }
+      } finally {
+        await serve.stop()
+        await ingest.stop()
+      }
+    }
   } finally {
     await browser.close()
   }
@@ -233,9 +267,10 @@ export async function runGlass({pushSeconds, segments, keep, glassRounds = 2}) {
   if (!keep) await rm(path.join(REPO_ROOT, dataDir), {recursive: true, force: true})
   const report = {
     startedAt, loadAtStart, loadAtEnd: loadAverage(), machine: machineFacts(), ffmpeg: {path: ffmpeg, version: ffmpegVersion}, chromium: chromiumVersion,
-    options: {pushSeconds, segments, glassRounds}, runs, warmupSeconds: WARMUP_SECONDS, ladder: LIVE_LADDER,
+    options: {pushSeconds, segments, glassRounds, llParts}, runs, warmupSeconds: WARMUP_SECONDS, ladder: LIVE_LADDER,
     commands: {
       ingest: formatCommand('node', ['bin/run.js', 'ingest', '--data-dir', 'DATA', '--to', 'DATA/media', '--rtmp-port', 'PORT', '--live-ladder', LIVE_LADDER.join(','), '--segment-duration', 'S', '--preset', PRESET, '--reconnect-grace', '0']),
+      ingestLowLatency: formatCommand('node', ['bin/run.js', 'ingest', '--data-dir', 'DATA', '--to', 'DATA/media', '--rtmp-port', 'PORT', '--live-ladder', LIVE_LADDER.join(','), '--segment-duration', '2', '--preset', PRESET, '--reconnect-grace', '0', '--low-latency', '--part-duration', 'P', '--origin-port', '0']),
       serve: formatCommand('node', ['bin/run.js', 'serve', '--data-dir', 'DATA', '--port', 'HTTP_PORT']),
       push: formatCommand('ffmpeg', pushArgs(clip, 'rtmp://127.0.0.1:PORT/live/KEY')),
     },
@@ -257,12 +292,39 @@ export function renderGlass(report) {
     `- Machine: ${report.machine.cores} cores (nproc), ${report.machine.cpuModel}, ${report.machine.memoryGib.toFixed(1)} GiB RAM, ${report.machine.kernel}; Node ${report.machine.node}; Chromium ${report.chromium} (Debian, headless, software decoding and compositing), everything on this one machine.`,
     `- FFmpeg: ${report.ffmpeg.version} (\`${report.ffmpeg.path}\`). Load average (1, 5, 15 min) at start: ${report.loadAtStart}; at end: ${report.loadAtEnd}.`,
     `- **Glass to glass** of a frame: the wall time Chromium presented it, minus the wall time it was pushed. The push is the barcode clip of the Live section (1280x720 30 fps, frame number as a 16-bit barcode, 1 s GOPs, no B-frames; \`ffmpeg -re -c copy\` to \`livectl ingest\`), whose \`-progress\` reports give the wall time of media time 0; frame n was pushed n/30 s later. \`livectl ingest\` encodes the live ladder (${report.ladder.join(', ')}, x264 ${PRESET}) and publishes to a folder; \`livectl serve\` serves the watch page and the media from it on the same machine; the page (\`/watch/ID?player=hls|dash\`, a 1280x800 window, so the player may pick 720p) plays it. On each frame the browser presents, a \`requestVideoFrameCallback\` draws the barcode strip to a canvas and reads the number (each bit is drawn beside its complement, so a misread is detected and dropped, never mistaken); presented at \`performance.timeOrigin + expectedDisplayTime\`. Frames pushed in the first ${report.warmupSeconds} s (ingest start-up, player join) are not counted.`,
-    '- Settings: each player with its default live settings, and with its low-latency knobs (merged by the watch page from `window.livectlPlayerSettings`). hls.js low-latency: `lowLatencyMode: true, liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 3, maxLiveSyncPlaybackRate: 1.5`. dash.js low-latency: `streaming.delay.liveDelay` 1.5 segments, `liveCatchup` on with playback rate -0.2..+0.5. No LL-HLS parts and no chunked CMAF yet: that is what the low-latency issue adds; this is the baseline it improves.',
+    '- Segment-only live (`ingest` without `--low-latency`, players reading storage through `serve`): each player with its default live settings, and with its low-latency knobs (merged by the watch page from `window.livectlPlayerSettings`). hls.js low-latency: `lowLatencyMode: true, liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 3, maxLiveSyncPlaybackRate: 1.5`. dash.js low-latency: `streaming.delay.liveDelay` 1.5 segments, `liveCatchup` on with playback rate -0.2..+0.5.',
+    '- Low latency (`ingest --low-latency --part-duration P`, 2 s segments): the page plays the ingest origin\'s LL-HLS (hls.js `lowLatencyMode`, catch-up up to 1.5x) or LL-DASH (dash.js, catch-up to the MPD\'s latency target) as `GET /videos/ID` hands it out; nothing is set by the benchmark.',
     '- Stalls: `waiting` events of the video element after the warm-up. Renditions: the picture heights that were presented.',
     '',
   ]
+  const llRuns = report.runs.filter((candidate) => candidate.partSeconds !== undefined)
+  if (llRuns.length > 0) {
+    lines.push('### Low latency: LL-HLS and LL-DASH from the origin, 2 s segments', '')
+    lines.push(`All frames counted in the ${report.options.glassRounds} push(es) of each player and part duration, pooled; then every push on its own.`, '')
+    lines.push('| player | part duration (s) | median (s) | p90 (s) | min | max | frames counted | stalls | heights presented |')
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---|')
+    for (const partSeconds of report.options.llParts) {
+      for (const id of ['hls-ll', 'dash-ll']) {
+        const mine = llRuns.filter((run) => run.id === id && run.partSeconds === partSeconds)
+        if (mine.length === 0) continue
+        const pooled = statistics(mine.flatMap((run) => run.latencies))
+        const heights = [...new Set(mine.flatMap((run) => run.heights))].sort((a, b) => b - a)
+        const errors = mine.map((run) => run.playerError).filter(Boolean)
+        lines.push(`| ${id === 'hls-ll' ? 'hls.js, LL-HLS' : 'dash.js, LL-DASH'}${errors.length > 0 ? ` (error: ${errors.join('; ')})` : ''} | ${partSeconds} | **${fmt(pooled.median)}** | **${fmt(pooled.p90)}** | ${fmt(pooled.min)} | ${fmt(pooled.max)} | ${pooled.samples} | ${mine.reduce((sum, run) => sum + run.stalls, 0)} | ${heights.join(', ')} |`)
+      }
+    }
+
+    lines.push('', '| push | player | part (s) | median (s) | p90 (s) | frames counted | misread | first frame shown after (s) | stalls | heights | machine busy |')
+    lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|')
+    for (const run of llRuns) {
+      lines.push(`| ${run.round} | ${run.label} | ${run.partSeconds} | ${fmt(run.latency.median)} | ${fmt(run.latency.p90)} | ${run.latency.samples} | ${run.misreads} | ${fmt(run.firstFrameShownAfter)} | ${run.stalls} | ${run.heights.join(', ')} | ${fmt(100 * run.machineBusy, 0)} % |`)
+    }
+
+    lines.push('')
+  }
+
   for (const segmentSeconds of report.options.segments) {
-    const runs = report.runs.filter((candidate) => candidate.segmentSeconds === segmentSeconds)
+    const runs = report.runs.filter((candidate) => candidate.segmentSeconds === segmentSeconds && candidate.partSeconds === undefined)
     lines.push(`### ${segmentSeconds} s segments`, '')
     lines.push(`All frames counted in the ${report.options.glassRounds} push(es) of each player and settings, pooled; then every push on its own.`, '')
     lines.push('| player and settings | median (s) | p90 (s) | min | max | frames counted | stalls | heights presented |')
@@ -285,6 +347,6 @@ export function renderGlass(report) {
     lines.push('')
   }
 
-  lines.push('### Commands', '', '```sh', report.commands.ingest, report.commands.serve, report.commands.push, '```', '')
+  lines.push('### Commands', '', '```sh', report.commands.ingest, ...(report.commands.ingestLowLatency ? [report.commands.ingestLowLatency] : []), report.commands.serve, report.commands.push, '```', '')
   return lines.join('\n')
 }

@@ -89,12 +89,13 @@ function parseOptions() {
       glass: {type: 'boolean', default: false},
       'glass-rounds': {type: 'string', default: '2'},
       'skip-glass': {type: 'boolean', default: false},
+      'll-parts': {type: 'string', default: '0.333,0.2,0.5,1'},
       help: {type: 'boolean', short: 'h', default: false},
     },
   })
   if (values.help) {
     process.stdout.write(
-      'Usage: node bench/live.mjs [--push-seconds N (default 36)] [--rung-seconds N (default 30)] [--segments 2,1] [--skip-rungs] [--skip-same-push] [--keep]\n' +
+      'Usage: node bench/live.mjs [--push-seconds N (default 36)] [--rung-seconds N (default 30)] [--segments 2,1] [--skip-rungs] [--skip-same-push] [--keep] [--glass] [--glass-rounds 2] [--ll-parts 0.333,0.2,0.5,1 ("" for none)]\n' +
         '       node bench/live.mjs --render-only    rewrites the section from the measurements the last run saved in .bench-work/live/report.json\n',
     )
     process.exit(0)
@@ -108,7 +109,9 @@ function parseOptions() {
   }
 
   if (segments.some((value) => !Number.isInteger(value) || value < 1 || value > 10)) throw new Error(`--segments must list whole seconds from 1 to 10 (got ${values.segments})`)
-  return {pushSeconds, rungSeconds, segments, skipRungs: values['skip-rungs'], skipSamePush: values['skip-same-push'], keep: values.keep, renderOnly: values['render-only'], glass: values.glass, skipGlass: values['skip-glass'], glassRounds: Number(values['glass-rounds'])}
+  const llParts = values['ll-parts'] === '' ? [] : values['ll-parts'].split(',').map(Number)
+  if (llParts.some((value) => !(value >= 0.1 && value <= 1))) throw new Error(`--ll-parts must list part durations from 0.1 to 1 s (got ${values['ll-parts']})`)
+  return {llParts, pushSeconds, rungSeconds, segments, skipRungs: values['skip-rungs'], skipSamePush: values['skip-same-push'], keep: values.keep, renderOnly: values['render-only'], glass: values.glass, skipGlass: values['skip-glass'], glassRounds: Number(values['glass-rounds'])}
 }
 
 // ---------------------------------------------------------------------------------------------

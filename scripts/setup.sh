@@ -24,6 +24,8 @@ install_missing() {
   fi
 }
 install_missing --no-install-recommends ffmpeg
+# xmllint checks live MPDs against the DASH schema (test/fixtures/dash-schema) in the tests.
+install_missing --no-install-recommends libxml2-utils
 # Chromium as measured in ../shared/FACTS.md: with its recommended packages.
 if [ "${LIVECTL_SETUP_BROWSER:-1}" != "0" ]; then install_missing "" chromium; fi
 

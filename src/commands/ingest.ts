@@ -4,6 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from '../cli/flags.js'
+import {validatePartDuration} from '../lib/ingest/live-args.js'
 import {startIngestServer} from '../lib/ingest/server.js'
 import {loadLadder} from '../lib/media/ladder.js'
 import {validateSegmentDuration, X264_PRESETS} from '../lib/media/transcode.js'
@@ -46,6 +47,14 @@ export default class Ingest extends BaseCommand {
       default: 60,
       min: 1,
     }),
+    'low-latency': Flags.boolean({
+      description: 'Also serve the stream as low-latency HLS and DASH (parts, blocking playlist reload, chunked transfer) from this node\'s origin; segments still go to --to.',
+      env: 'LIVECTL_LOW_LATENCY',
+      default: false,
+    }),
+    'part-duration': Flags.string({description: 'With --low-latency: seconds per part (CMAF chunk).', env: 'LIVECTL_PART_DURATION', default: '0.333'}),
+    'origin-port': Flags.integer({description: 'With --low-latency: port of the low-latency origin (same address as RTMP; 0 picks a free one).', env: 'LIVECTL_ORIGIN_PORT', default: 8090, min: 0, max: 65_535}),
+    'origin-url': Flags.string({description: 'With --low-latency: the origin\'s URL as players reach it, e.g. through a CDN [default: http://HOST:ORIGIN-PORT].', env: 'LIVECTL_ORIGIN_URL'}),
     'node-id': Flags.string({
       description: 'This ingest node\'s name in the catalog: on start it closes the streams it left live (after a crash), never another node\'s [default: the host name].',
       env: 'LIVECTL_NODE_ID',
@@ -55,6 +64,7 @@ export default class Ingest extends BaseCommand {
   public async run(): Promise<IngestResult> {
     const {flags} = await this.parse(Ingest)
     const dataDir = this.dataDir(flags)
+    const segmentDurationSeconds = validateSegmentDuration(Number(flags['segment-duration']))
     const ingest = await startIngestServer({
       ...catalogOptionsFrom(flags, dataDir),
       ...storageConfigFrom(flags),
@@ -62,16 +72,19 @@ export default class Ingest extends BaseCommand {
       rtmpPort: flags['rtmp-port'],
       to: flags.to ?? path.join(dataDir, 'media'),
       rungs: await loadLadder(flags['live-ladder']),
-      segmentDurationSeconds: validateSegmentDuration(Number(flags['segment-duration'])),
+      segmentDurationSeconds,
       dvrWindowSeconds: flags['dvr-window'],
       preset: flags.preset,
       reconnectGraceSeconds: flags['reconnect-grace'],
       metricsPort: flags['metrics-port'] || undefined,
       storageOutageLimitSeconds: flags['storage-outage-limit'],
       nodeId: flags['node-id'],
+      lowLatency: flags['low-latency']
+        ? {partSeconds: validatePartDuration(Number(flags['part-duration']), segmentDurationSeconds), originPort: flags['origin-port'], originUrl: flags['origin-url']}
+        : undefined,
       log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     })
-    process.stderr.write(`livectl ingest listening on ${ingest.rtmpUrl}/KEY${ingest.metricsUrl ? ` (metrics on ${ingest.metricsUrl})` : ''}\n`)
+    process.stderr.write(`livectl ingest listening on ${ingest.rtmpUrl}/KEY${ingest.metricsUrl ? ` (metrics on ${ingest.metricsUrl})` : ''}${ingest.originUrl ? ` (low-latency origin on ${ingest.originUrl}/live/VIDEO/master.m3u8)` : ''}\n`)
     const stoppedBy = await new Promise<string>((resolve) => {
       this.signal.addEventListener('abort', () => resolve(String((this.signal.reason as Error | undefined)?.message ?? 'signal')), {once: true})
     })

@@ -8,6 +8,8 @@ export interface VideoInfo {
   durationSeconds: number
   hlsUrl: string | null
   dashUrl: string | null
+  /** The URLs are a live video's low-latency origin (LL-HLS, LL-DASH). */
+  lowLatency?: boolean
   renditions: Rendition[]
 }
 

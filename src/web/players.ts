@@ -21,6 +21,8 @@ export interface PlayerOptions {
   url: string
   /** The largest rendition the device may play (undefined: no device cap). */
   cap?: Rendition
+  /** A low-latency live stream: play close to the edge, catching up by playback rate. */
+  lowLatency?: boolean
   /** Player settings merged over livectl's (for embedders and the glass-to-glass benchmark). */
   settings?: Record<string, unknown>
   onError(message: string): void
@@ -71,6 +73,8 @@ export function createHlsPlayer(options: PlayerOptions): Player {
     capLevelToPlayerSize: true,
     // The device cap is set once the levels are known, before the first segment is chosen.
     autoStartLoad: false,
+    // LL-HLS: parts, blocking reload and the preload hint; hold the part hold-back by playing up to 1.5x when behind.
+    ...(options.lowLatency ? {lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5} : {}),
     ...options.settings,
   })
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
@@ -93,7 +97,11 @@ export function createHlsPlayer(options: PlayerOptions): Player {
     else if (wasLive) options.onEnded?.()
   })
   hls.on(Hls.Events.ERROR, (_event, data) => {
-    if (!data.fatal) return
+    if (!data.fatal) {
+      // hls.js recovers from these itself; the console says what happened, for whoever debugs a stall.
+      console.debug(`hls.js: ${data.details}${data.error ? ` (${data.error.message})` : ''}`)
+      return
+    }
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
       hls.recoverMediaError()
       return
@@ -134,7 +142,8 @@ export function createDashPlayer(options: PlayerOptions): Player {
   }
 
   player.updateSettings({
-    streaming: {abr: {limitBitrateByPortal: true}},
+    // LL-DASH (chunked segments, the MPD's latency target) is read from the MPD; catch-up keeps the player at that target.
+    streaming: {abr: {limitBitrateByPortal: true}, ...(options.lowLatency ? {liveCatchup: {enabled: true}} : {})},
     ...options.settings,
   })
   player.on(events.ERROR, (event: {error?: {message?: string; code?: number}}) => {

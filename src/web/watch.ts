@@ -113,6 +113,7 @@ async function startPlayer(): Promise<void> {
     video,
     url: chosen.url,
     cap,
+    lowLatency: info.lowLatency === true,
     settings: window.livectlPlayerSettings?.[kind],
     onError: showError,
     onEnded: () => {

@@ -143,6 +143,24 @@ describe('ports already taken', () => {
     const result = await runCli(['ingest', '--rtmp-port', String(await freePort()), '--metrics-port', String(takenPort), '--data-dir', path.join(work.dir, 'data-metrics')])
     expectClassified(result, 2, new RegExp(`metrics server: 127\\.0\\.0\\.1:${takenPort} is already in use`))
   })
+
+  it('ingest --low-latency with its origin port taken is a user error naming it', async () => {
+    const result = await runCli(['ingest', '--rtmp-port', String(await freePort()), '--low-latency', '--origin-port', String(takenPort), '--data-dir', path.join(work.dir, 'data-origin')])
+    expectClassified(result, 2, new RegExp(`low-latency origin: 127\\.0\\.0\\.1:${takenPort} is already in use`))
+  })
+})
+
+describe('low-latency settings', () => {
+  it('a part duration that is not a usable fraction of the segment is a user error', async () => {
+    const result = await runCli(['ingest', '--low-latency', '--part-duration', '1.5', '--segment-duration', '2', '--rtmp-port', String(await freePort()), '--data-dir', path.join(work.dir, 'data-part')])
+    expectClassified(result, 2, /--part-duration must be a number of seconds from 0\.1 to half the segment duration \(1\); got 1\.5/)
+  })
+
+  it('an origin on a wildcard address without --origin-url is a user error: players could not reach it', async () => {
+    const result = await runCli(['ingest', '--low-latency', '--host', '0.0.0.0', '--rtmp-port', String(await freePort()), '--origin-port', '0', '--data-dir', path.join(work.dir, 'data-wildcard')])
+    expectClassified(result, 2, /players cannot reach an origin at a wildcard address/)
+    expect(result.stderr).toMatch(/--origin-url/)
+  })
 })
 
 describe('paths that cannot be written', () => {

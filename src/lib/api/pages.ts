@@ -14,10 +14,11 @@ export function escapeHtml(text: string): string {
 
 /**
  * Scripts and styles only from this server; media and API requests to it (and to the CDN that
- * serves the media, when there is one); `blob:` for Media Source buffers and hls.js's worker.
+ * serves the media, when there is one, and to the low-latency origin of a live video); `blob:`
+ * for Media Source buffers and hls.js's worker.
  */
-export function contentSecurityPolicy(options: {mediaOrigin?: string} = {}): string {
-  const media = options.mediaOrigin ? ` ${options.mediaOrigin}` : ''
+export function contentSecurityPolicy(options: {mediaOrigin?: string; liveOrigin?: string} = {}): string {
+  const media = [options.mediaOrigin, options.liveOrigin].filter(Boolean).map((origin) => ` ${origin}`).join('')
   return [
     "default-src 'none'",
     "script-src 'self'",

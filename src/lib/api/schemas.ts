@@ -67,6 +67,7 @@ export const videoSchema = {
     updatedAt: {type: 'string'},
     hlsUrl: {type: ['string', 'null']},
     dashUrl: {type: ['string', 'null']},
+    lowLatency: {type: 'boolean', description: 'The URLs are the low-latency origin of a live video (LL-HLS, LL-DASH): play with low-latency settings.'},
     renditions: {
       type: 'array',
       items: {

@@ -68,6 +68,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('videos_status_node').on('videos').columns(['status', 'ingest_node']).execute()
       },
     },
+    '0004_live_origin': {
+      // Where a low-latency live video is served while it is live (the ingest node's origin).
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('videos').addColumn('live_origin_url', 'varchar(2000)').execute()
+      },
+    },
   }
 }
 

@@ -16,6 +16,8 @@ export interface VideosTable {
   status_reason: string | null
   /** The ingest node that runs (or ran) the video live; null for VOD. */
   ingest_node: string | null
+  /** The low-latency origin's base URL for this video while it is live (playlists at BASE/master.m3u8, BASE/manifest.mpd). */
+  live_origin_url: string | null
   created_at: string
   updated_at: string
 }

@@ -13,6 +13,8 @@ export interface Video {
   packageLocation: string
   /** Why it failed, when its status is failed. */
   statusReason?: string
+  /** While live with low latency: the origin serving it (BASE/master.m3u8, BASE/manifest.mpd). */
+  liveOriginUrl?: string
   createdAt: string
   updatedAt: string
 }
@@ -29,6 +31,7 @@ function toVideo(row: Omit<VideosTable, 'package_manifest' | 'ingest_node'>): Vi
     durationSeconds: Number(row.duration_seconds),
     packageLocation: row.package_location,
     ...(row.status_reason ? {statusReason: row.status_reason} : {}),
+    ...(row.live_origin_url ? {liveOriginUrl: row.live_origin_url} : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -44,6 +47,8 @@ export interface UpsertVideoInput {
   statusReason?: string
   /** The ingest node running it live. */
   ingestNode?: string
+  /** Its low-latency origin while live (cleared otherwise). */
+  liveOriginUrl?: string
 }
 
 /** Creates the video or replaces its package, keeping its creation time. */
@@ -58,6 +63,7 @@ export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Pr
     package_manifest: input.manifest ? JSON.stringify(input.manifest) : null,
     status_reason: input.statusReason ?? null,
     ingest_node: input.ingestNode ?? null,
+    live_origin_url: input.status === 'live' ? input.liveOriginUrl ?? null : null,
     updated_at: now,
   }
   await catalog.db.transaction().execute(async (trx) => {
@@ -70,7 +76,7 @@ export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Pr
   return video
 }
 
-const SUMMARY_COLUMNS = ['id', 'title', 'status', 'duration_seconds', 'package_location', 'status_reason', 'created_at', 'updated_at'] as const
+const SUMMARY_COLUMNS = ['id', 'title', 'status', 'duration_seconds', 'package_location', 'status_reason', 'live_origin_url', 'created_at', 'updated_at'] as const
 
 async function findVideo(catalog: Catalog, id: string): Promise<Video | undefined> {
   const row = await catalog.db.selectFrom('videos').select(SUMMARY_COLUMNS).where('id', '=', id).executeTakeFirst()

@@ -6,16 +6,20 @@
  * last stopped without ending them (a crash, kill -9, power loss).
  */
 import http from 'node:http'
+import type {AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
 import {isSchemaMissingError, openCatalog} from '../catalog/connection.js'
+import {UserError} from '../errors.js'
 import type {CatalogOptions} from '../catalog/service.js'
 import {upsertVideo} from '../catalog/videos.js'
+import {LlRegistry} from '../origin/registry.js'
 import type {Rung} from '../media/ladder.js'
 import type {PackageManifest} from '../package/manifest.js'
 import {openStorage, type StorageConfig} from '../storage/open.js'
 import {listenError} from '../system-errors.js'
+import type {FastifyInstance} from 'fastify'
 import {findActiveKey, loadActiveKeys} from './keys.js'
 import {LiveStream} from './live-stream.js'
 import {createIngestMetrics, type IngestMetrics} from './metrics.js'
@@ -42,6 +46,15 @@ export interface IngestOptions extends CatalogOptions, StorageConfig {
   nodeId?: string
   /** Serve Prometheus metrics on this port (same host) under /metrics. */
   metricsPort?: number
+  /** Low-latency HLS and DASH from this node's origin (see src/lib/origin), beside the segments in storage. */
+  lowLatency?: {
+    /** Seconds per chunk (LL-HLS part). */
+    partSeconds: number
+    /** Port of the origin (same host as RTMP); 0 picks a free one. */
+    originPort: number
+    /** The origin's URL as players reach it (a CDN in front); default http://HOST:PORT. */
+    originUrl?: string
+  }
   log: (line: string) => void
 }
 
@@ -54,6 +67,8 @@ export interface LiveStreamInfo {
 
 export interface RunningIngest {
   rtmpUrl: string
+  /** The low-latency origin's public URL, when low latency is on. */
+  originUrl?: string
   /** Where the metrics are served, when a metrics port was given. */
   metricsUrl?: string
   metrics: IngestMetrics
@@ -68,6 +83,8 @@ export interface RunningIngest {
 const BITRATE_SAMPLE_MS = 2000
 /** How long close() waits for streams to drain and publish before it stops their encoders outright. */
 const SHUTDOWN_DRAIN_MS = 15_000
+
+const isWildcardAddress = (host: string) => host === '0.0.0.0' || host === '::' || host === '[::]'
 
 function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
@@ -86,6 +103,10 @@ interface Broadcast {
 
 export async function startIngestServer(options: IngestOptions): Promise<RunningIngest> {
   const nodeId = options.nodeId ?? os.hostname()
+  if (options.lowLatency && !options.lowLatency.originUrl && isWildcardAddress(options.host)) {
+    throw new UserError(`--low-latency with --host ${options.host}: players cannot reach an origin at a wildcard address`, {hint: 'Give the URL players reach this node\'s origin at with --origin-url (e.g. http://ingest-1.example.com:8090, or your CDN).'})
+  }
+
   const catalog = await openCatalog({url: options.db, dataDir: options.dataDir})
   const storage = await openStorage(options.to, options)
   const metrics = createIngestMetrics()
@@ -100,6 +121,27 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
     })
   }, options.keyRefreshMs ?? 2000)
   refresh.unref()
+
+  const registry = new LlRegistry()
+  let origin: {app: FastifyInstance; url: string} | undefined
+
+
+  if (options.lowLatency) {
+    // Loaded only for low latency: the origin's HTTP stack is memory a plain ingest does not need.
+    const {createOriginApp} = await import('../origin/app.js')
+    const app = await createOriginApp({streams: registry})
+    try {
+      await app.listen({host: options.host, port: options.lowLatency.originPort})
+    } catch (error) {
+      clearInterval(refresh)
+      await app.close()
+      await catalog.close()
+      throw listenError(error, 'low-latency origin', options.host, options.lowLatency.originPort, '--origin-port')
+    }
+
+    const port = (app.server.address() as AddressInfo).port
+    origin = {app, url: (options.lowLatency.originUrl ?? `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`).replace(/\/$/, '')}
+  }
 
   const byKey = new Map<string, Broadcast>()
   /** Broadcasts by the RTMP session that feeds them now. */
@@ -132,6 +174,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
         preset: options.preset,
         // Wait through a reconnect grace period without giving up on the input.
         readTimeoutSeconds: graceMs / 1000 + 5,
+        lowLatency: options.lowLatency && origin ? {partSeconds: options.lowLatency.partSeconds, originUrl: origin.url, registry} : undefined,
         log: options.log,
         metrics: {
           speed: (speed) => metrics.encoderSpeed.set({video: videoId}, speed),
@@ -148,6 +191,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
         manifest: update.manifest as PackageManifest | undefined,
         statusReason: update.reason,
         ingestNode: nodeId,
+        liveOriginUrl: origin ? `${origin.url}/live/${videoId}` : undefined,
       }).then(() => undefined, (error: unknown) => {
         // A catalog whose tables went away (dropped, re-created empty) is migrated again; the stream retries the write.
         if (isSchemaMissingError(error)) void catalog.repair()
@@ -219,6 +263,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
     },
   }).catch(async (error: unknown) => {
     clearInterval(refresh)
+    await origin?.app.close()
     await catalog.close()
     throw error
   })
@@ -249,6 +294,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
       clearInterval(refresh)
       clearInterval(bitrateSampler)
       await rtmp.stop()
+      await origin?.app.close()
       await catalog.close()
       throw listenError(error, 'metrics server', options.host, options.metricsPort, '--metrics-port')
     }
@@ -256,6 +302,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
 
   return {
     rtmpUrl: `rtmp://${options.host}:${options.rtmpPort}/live`,
+    originUrl: origin?.url,
     metricsUrl: metricsServer ? `http://${options.host}:${options.metricsPort}/metrics` : undefined,
     metrics,
     reconciled,
@@ -275,6 +322,8 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
       await Promise.all(broadcasts.map((broadcast) => broadcast.stream.done))
       clearTimeout(late)
       await rtmp.stop()
+      registry.stopAll()
+      await origin?.app.close()
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))
       await catalog.close()
     },

@@ -22,10 +22,13 @@ export const videoRoutes: RouteModule<{context: ApiContext}> = async (app, {cont
   }, async (request) => {
     const video = await videos.get(request.params.id)
     const pkg = video.package
+    // A low-latency stream is played from its ingest node's origin while it is live; from storage before and after.
+    const origin = video.status === 'live' ? video.liveOriginUrl : undefined
     return {
       ...video,
-      hlsUrl: pkg?.hlsMaster ? urls.media(request, video.id, pkg.hlsMaster) : null,
-      dashUrl: pkg?.dashManifest ? urls.media(request, video.id, pkg.dashManifest) : null,
+      hlsUrl: origin ? `${origin}/master.m3u8` : pkg?.hlsMaster ? urls.media(request, video.id, pkg.hlsMaster) : null,
+      dashUrl: origin ? `${origin}/manifest.mpd` : pkg?.dashManifest ? urls.media(request, video.id, pkg.dashManifest) : null,
+      lowLatency: origin !== undefined,
       renditions: (pkg?.renditions ?? []).map(({name, width, height, bandwidth, codecs}) => ({name, width, height, bandwidth, codecs})),
     }
   })

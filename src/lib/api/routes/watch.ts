@@ -52,6 +52,8 @@ export const watchRoutes: RouteModule<{context: ApiContext}> = async (app, {cont
     requireAssets()
     const video = await videos.get(request.params.id)
     const {player, device} = request.query
-    return reply.headers(pageHeaders).send(renderWatchPage({video, assetsPath: web.basePath, vendor: web.vendor, player: player ?? 'auto', device}))
+    // A low-latency live video plays from its ingest node's origin: the page may fetch from there too.
+    const liveOrigin = video.status === 'live' && video.liveOriginUrl ? new URL(video.liveOriginUrl).origin : undefined
+    return reply.headers(liveOrigin ? {...pageHeaders, 'content-security-policy': contentSecurityPolicy({mediaOrigin: urls.externalMediaOrigin, liveOrigin})} : pageHeaders).send(renderWatchPage({video, assetsPath: web.basePath, vendor: web.vendor, player: player ?? 'auto', device}))
   })
 }
