@@ -54,6 +54,8 @@ export class LivePublisher {
   private readonly location: string
   private readonly scratch: string
   private announced = false
+  /** The encoder's output as of the last complete sync (see outputSignature). */
+  private lastSynced: string | undefined
 
   constructor(private readonly options: LivePublisherOptions) {
     const video = options.renditions.map((rendition, id): TrackState => ({
@@ -141,6 +143,11 @@ export class LivePublisher {
 
   /** Uploads what ffmpeg has completed since the last call, then the playlists. Returns the number of new segments. */
   async sync(ended: boolean): Promise<number> {
+    // ffmpeg rewrites its playlists and MPD once per segment; the stream is polled far more often.
+    // Reading and parsing them costs time and memory in proportion to the stream's length so far,
+    // so an unchanged set (same size and modification time, to the nanosecond) is not read again.
+    const signature = await this.outputSignature()
+    if (!ended && signature !== undefined && signature === this.lastSynced) return 0
     let mpd: string
     try {
       // The MPD first: every segment it lists is also in the HLS playlists read after it.
@@ -193,9 +200,17 @@ export class LivePublisher {
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
 
-    if (added === 0 && !ended) return 0
+    if (added === 0 && !ended) {
+      this.lastSynced = signature
+      return 0
+    }
+
     const ready = this.tracks.filter((state) => state.initUploaded)
-    if (ready.length !== this.tracks.length) return added
+    if (ready.length !== this.tracks.length) {
+      // The tracks still waiting for their first segment change the signature when it comes.
+      this.lastSynced = signature
+      return added
+    }
 
     for (const state of this.tracks) {
       await this.putText(state.track.playlist as string, buildMediaPlaylist({initFile: state.track.init.file, segments: state.track.segments, windowSeconds: this.options.dvrWindowSeconds, ended}))
@@ -205,7 +220,20 @@ export class LivePublisher {
     await this.putText(DASH_MANIFEST_FILE, ended ? mpd : withTimeShiftBuffer(mpd, this.options.dvrWindowSeconds))
     this.announced = true
     if (ended) await this.putText(PACKAGE_MANIFEST_FILE, `${JSON.stringify(this.manifest(true), null, 2)}\n`)
+    // Only a sync that got everything into storage counts: after a failure the next one reads again.
+    this.lastSynced = signature
     return added
+  }
+
+  /** Size and modification time of the encoder's MPD and playlists, or undefined when one is missing. */
+  private async outputSignature(): Promise<string | undefined> {
+    const files = [DASH_MANIFEST_FILE, ...this.tracks.map((state) => state.track.playlist as string)]
+    try {
+      const stats = await Promise.all(files.map((file) => stat(path.join(this.options.workDir, file), {bigint: true})))
+      return stats.map((info) => `${info.size}:${info.mtimeNs}`).join(',')
+    } catch {
+      return undefined
+    }
   }
 
   /**
