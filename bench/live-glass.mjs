@@ -218,16 +218,17 @@ export async function runGlass({pushSeconds, segments, keep, glassRounds = 2, ll
   const loadAtStart = loadAverage()
   const runs = []
   try {
-    for (const segmentSeconds of segments) {
+    // One ingest and serve per setting; every player and round of it pushes to that ingest.
+    const runSetting = async ({label, segmentSeconds, ingestFlags, configs}) => {
       const rtmpPort = await freePort()
       const httpPort = await freePort()
-      const ingestArgs = ['bin/run.js', 'ingest', '--data-dir', dataDir, '--to', path.join(dataDir, 'media'), '--rtmp-port', String(rtmpPort), '--live-ladder', LIVE_LADDER.join(','), '--segment-duration', String(segmentSeconds), '--preset', PRESET, '--reconnect-grace', '0']
+      const ingestArgs = ['bin/run.js', 'ingest', '--data-dir', dataDir, '--to', path.join(dataDir, 'media'), '--rtmp-port', String(rtmpPort), '--live-ladder', LIVE_LADDER.join(','), '--segment-duration', String(segmentSeconds), '--preset', PRESET, '--reconnect-grace', '0', ...ingestFlags]
       const ingest = await startServerProcess(process.execPath, ingestArgs, {cwd: REPO_ROOT, env, stream: 'stderr', pattern: /livectl ingest listening on (rtmp:\/\/\S+)\/KEY/})
       const serve = await startServerProcess(process.execPath, ['bin/run.js', 'serve', '--data-dir', dataDir, '--port', String(httpPort)], {cwd: REPO_ROOT, env, stream: 'stderr', pattern: /listening on (http:\/\/\S+)/})
       const known = new Set()
       try {
-        for (let round = 1; round <= glassRounds; round++) for (const config of playerConfigs(segmentSeconds)) {
-          process.stdout.write(`glass ${segmentSeconds}s round ${round} ${config.id} ...`)
+        for (let round = 1; round <= glassRounds; round++) for (const config of configs) {
+          process.stdout.write(`glass ${label} round ${round} ${config.id} ...`)
           const result = {round, ...(await runOne({browser, api: serve.url, rtmpUrl: `${ingest.url}/${key}`, clip, config, tools, ffmpeg, env, known, segmentSeconds, clipSeconds: pushSeconds}))}
           const fmt = (value) => (value === undefined ? '-' : value.toFixed(2))
           process.stdout.write(` median ${fmt(result.latency.median)} s, p90 ${fmt(result.latency.p90)} s over ${result.latency.samples} frames, ${result.stalls} stall(s), heights ${result.heights.join('/')}${result.playerError ? `, error: ${result.playerError}` : ''}\n`)
@@ -238,27 +239,11 @@ export async function runGlass({pushSeconds, segments, keep, glassRounds = 2, ll
         await ingest.stop()
       }
     }
+
+    for (const segmentSeconds of segments) await runSetting({label: `${segmentSeconds}s`, segmentSeconds, ingestFlags: [], configs: playerConfigs(segmentSeconds)})
     // Low latency, 2 s segments: LL-HLS and LL-DASH at the first part duration, then LL-HLS at the others.
     for (const [index, partSeconds] of llParts.entries()) {
-      const segmentSeconds = 2
-      const rtmpPort = await freePort()
-      const httpPort = await freePort()
-      const ingestArgs = ['bin/run.js', 'ingest', '--data-dir', dataDir, '--to', path.join(dataDir, 'media'), '--rtmp-port', String(rtmpPort), '--live-ladder', LIVE_LADDER.join(','), '--segment-duration', String(segmentSeconds), '--preset', PRESET, '--reconnect-grace', '0', '--low-latency', '--part-duration', String(partSeconds), '--origin-port', '0']
-      const ingest = await startServerProcess(process.execPath, ingestArgs, {cwd: REPO_ROOT, env, stream: 'stderr', pattern: /livectl ingest listening on (rtmp:\/\/\S+)\/KEY/})
-      const serve = await startServerProcess(process.execPath, ['bin/run.js', 'serve', '--data-dir', dataDir, '--port', String(httpPort)], {cwd: REPO_ROOT, env, stream: 'stderr', pattern: /listening on (http:\/\/\S+)/})
-      const known = new Set()
-      try {
-        for (let round = 1; round <= glassRounds; round++) for (const config of lowLatencyConfigs(partSeconds, index === 0)) {
-          process.stdout.write(`glass LL ${partSeconds}s parts round ${round} ${config.id} ...`)
-          const result = {round, ...(await runOne({browser, api: serve.url, rtmpUrl: `${ingest.url}/${key}`, clip, config, tools, ffmpeg, env, known, segmentSeconds, clipSeconds: pushSeconds}))}
-          const fmt = (value) => (value === undefined ? '-' : value.toFixed(2))
-          process.stdout.write(` median ${fmt(result.latency.median)} s, p90 ${fmt(result.latency.p90)} s over ${result.latency.samples} frames, ${result.stalls} stall(s), heights ${result.heights.join('/')}${result.playerError ? `, error: ${result.playerError}` : ''}\n`)
-          runs.push(result)
-        }
-      } finally {
-        await serve.stop()
-        await ingest.stop()
-      }
+      await runSetting({label: `LL ${partSeconds}s parts`, segmentSeconds: 2, ingestFlags: ['--low-latency', '--part-duration', String(partSeconds), '--origin-port', '0'], configs: lowLatencyConfigs(partSeconds, index === 0)})
     }
   } finally {
     await browser.close()

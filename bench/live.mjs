@@ -42,6 +42,7 @@ import {
   median,
   processCpuSeconds,
   processTree,
+  slope,
   startServerProcess,
   writeSection,
 } from './support.mjs'
@@ -225,20 +226,6 @@ function startMetricsScraper(url) {
 
 // ---------------------------------------------------------------------------------------------
 // Analysis.
-
-function slope(points) {
-  if (points.length < 3) return undefined
-  const meanX = points.reduce((sum, [x]) => sum + x, 0) / points.length
-  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / points.length
-  let numerator = 0
-  let denominator = 0
-  for (const [x, y] of points) {
-    numerator += (x - meanX) * (y - meanY)
-    denominator += (x - meanX) ** 2
-  }
-
-  return denominator === 0 ? undefined : numerator / denominator
-}
 
 /** Media seconds per wall second over sliding 5 s windows of {wall, media} samples, within [from, to]. */
 function windowRates(samples, from, to) {

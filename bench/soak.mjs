@@ -20,7 +20,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {parseArgs} from 'node:util'
 
 import {createKey, ensureClip, FRAME_RATE, importDist, now, readFrameNumber, REPO_ROOT, startFfmpeg} from './live-clip.mjs'
-import {environmentWithout, formatCommand, freePort, httpRequest, loadAverage, machineFacts, median, processTree, startServerProcess, writeSection} from './support.mjs'
+import {environmentWithout, formatCommand, freePort, httpRequest, loadAverage, machineFacts, median, processTree, slope, startServerProcess, writeSection} from './support.mjs'
 
 const WORK_DIR = path.join('.bench-work', 'soak')
 const SAMPLE_SECONDS = 10
@@ -65,20 +65,6 @@ function commandOf(pid) {
   } catch {
     return ''
   }
-}
-
-function slope(points) {
-  if (points.length < 3) return undefined
-  const meanX = points.reduce((sum, [x]) => sum + x, 0) / points.length
-  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / points.length
-  let numerator = 0
-  let denominator = 0
-  for (const [x, y] of points) {
-    numerator += (x - meanX) * (y - meanY)
-    denominator += (x - meanX) ** 2
-  }
-
-  return denominator === 0 ? undefined : numerator / denominator
 }
 
 async function main() {

@@ -156,6 +156,21 @@ export async function capture(file, args, {cwd, env} = {}) {
   return result.stdout
 }
 
+/** Least-squares slope of [x, y] points, or undefined with fewer than 3 or no spread in x. */
+export function slope(points) {
+  if (points.length < 3) return undefined
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / points.length
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / points.length
+  let numerator = 0
+  let denominator = 0
+  for (const [x, y] of points) {
+    numerator += (x - meanX) * (y - meanY)
+    denominator += (x - meanX) ** 2
+  }
+
+  return denominator === 0 ? undefined : numerator / denominator
+}
+
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)

@@ -20,7 +20,7 @@ import type {PlannedRendition} from '../media/ladder.js'
 import {buildMasterPlaylist} from '../package/hls-master.js'
 import {buildMediaPlaylist} from '../package/hls-media.js'
 import {withTimeShiftBuffer} from '../package/live-mpd.js'
-import {DASH_MANIFEST_FILE, HLS_MASTER_FILE, PACKAGE_MANIFEST_FILE, type PackageManifest, type PackageSegment, type PackageTrack} from '../package/manifest.js'
+import {appendSegment, DASH_MANIFEST_FILE, HLS_MASTER_FILE, PACKAGE_MANIFEST_FILE, type PackageManifest, type PackageSegment, type PackageTrack} from '../package/manifest.js'
 import {mediaPlaylistName} from '../package/package-args.js'
 import {parseM3u8} from '../package/verify.js'
 import {withRetries} from '../retry.js'
@@ -184,15 +184,7 @@ export class LivePublisher {
         const local = path.join(this.options.workDir, entry.uri)
         const info = await stat(local)
         await this.put(entry.uri, local)
-        const previous = track.segments.at(-1)
-        const segment: PackageSegment = {
-          index: track.segments.length,
-          file: entry.uri,
-          startSeconds: previous ? round(previous.startSeconds + previous.durationSeconds) : 0,
-          durationSeconds: round(entry.duration),
-          sizeBytes: info.size,
-        }
-        track.segments.push(segment)
+        const segment = appendSegment(track.segments, entry.uri, entry.duration, info.size)
         added += 1
         if (track.type === 'video' && index === 0) this.options.onSegmentPublished?.((Date.now() - info.mtimeMs) / 1000, segment.startSeconds + segment.durationSeconds)
       }
@@ -255,16 +247,7 @@ export class LivePublisher {
       const init = listing.segments[0]?.map?.uri
       if (!init) return undefined
       const segments: PackageSegment[] = []
-      for (const entry of listing.segments) {
-        const previous = segments.at(-1)
-        segments.push({
-          index: segments.length,
-          file: entry.uri,
-          startSeconds: previous ? round(previous.startSeconds + previous.durationSeconds) : 0,
-          durationSeconds: round(entry.duration),
-          sizeBytes: (await stat(path.join(dir, entry.uri))).size,
-        })
-      }
+      for (const entry of listing.segments) appendSegment(segments, entry.uri, entry.duration, (await stat(path.join(dir, entry.uri))).size)
 
       tracks.push({...state.track, init: {file: init, sizeBytes: (await stat(path.join(dir, init))).size}, segments})
     }

@@ -15,7 +15,7 @@ import type {Catalog} from '../catalog/connection.js'
 import {listLiveVideosOf, upsertVideo} from '../catalog/videos.js'
 import {buildMasterPlaylist} from '../package/hls-master.js'
 import {buildMediaPlaylist} from '../package/hls-media.js'
-import {DASH_MANIFEST_FILE, HLS_MASTER_FILE, PACKAGE_MANIFEST_FILE, type PackageManifest, type PackageSegment, type PackageTrack} from '../package/manifest.js'
+import {appendSegment, DASH_MANIFEST_FILE, HLS_MASTER_FILE, PACKAGE_MANIFEST_FILE, type PackageManifest, type PackageSegment, type PackageTrack} from '../package/manifest.js'
 import {cacheControlFor, contentTypeFor} from '../package/media-types.js'
 import {parseM3u8} from '../package/verify.js'
 import {sha256OfFile} from '../storage/checksum.js'
@@ -89,14 +89,7 @@ function mergeSegments(track: PackageTrack, playlist: string | undefined, stored
   const known = new Set(segments.map((segment) => segment.file))
   for (const entry of playlist ? parseM3u8(playlist).segments : []) {
     if (known.has(entry.uri) || !stored.has(entry.uri)) continue
-    const previous = segments.at(-1)
-    segments.push({
-      index: segments.length,
-      file: entry.uri,
-      startSeconds: previous ? round(previous.startSeconds + previous.durationSeconds) : 0,
-      durationSeconds: round(entry.duration),
-      sizeBytes: stored.get(entry.uri) ?? 0,
-    })
+    appendSegment(segments, entry.uri, entry.duration, stored.get(entry.uri) ?? 0)
     known.add(entry.uri)
   }
 

@@ -172,10 +172,10 @@ export class LlStream {
 
   /** The track whose segments are named like `uri` (a segment or part of it). */
   private locate(segmentUri: string): {track: LlTrack; number: number} | undefined {
+    const match = /(\d+)\.m4s$/.exec(segmentUri)
+    if (!match) return undefined
+    const number = Number(match[1])
     for (const [index, spec] of this.options.tracks.entries()) {
-      const match = /(\d+)\.m4s$/.exec(segmentUri)
-      if (!match) return undefined
-      const number = Number(match[1])
       if (spec.segmentUri(number) === segmentUri) return {track: this.tracks[index] as LlTrack, number}
     }
 
@@ -267,6 +267,15 @@ export class LlStream {
     }
   }
 
+  /** The track and media sequence number of a segment asked for (itself or one of its parts): 404 if none, 400 if too far ahead. */
+  private requestedSegment(segmentUri: string): {track: LlTrack; msn: number} {
+    const located = this.locate(segmentUri)
+    if (!located) throw new LlNotFoundError(`${this.options.videoId} has no segment ${segmentUri}`)
+    const msn = located.number - 1
+    if (msn > lastListedMsn(located.track) + 2) throw new LlTooFarAheadError(`${segmentUri} is more than two segments after the last one`)
+    return {track: located.track, msn}
+  }
+
   /** An init segment of one of the tracks. */
   initPath(uri: string): string | undefined {
     return this.tracks.some((track) => track.initUri === uri) ? path.join(this.options.workDir, uri) : undefined
@@ -277,12 +286,7 @@ export class LlStream {
    * first bytes exist (a preload-hinted part is asked for before that) and ends with the part.
    */
   async part(segmentUri: string, index: number): Promise<{body: Readable; complete: boolean; size?: number}> {
-    const located = this.locate(segmentUri)
-    if (!located) throw new LlNotFoundError(`${this.options.videoId} has no segment ${segmentUri}`)
-    const {track, number} = located
-    const msn = number - 1
-    const lastMsn = lastListedMsn(track)
-    if (msn > lastMsn + 2) throw new LlTooFarAheadError(`${segmentUri} is more than two segments after the last one`)
+    const {track, msn} = this.requestedSegment(segmentUri)
     // The part has begun when the part before it is complete (its first bytes follow at once).
     const begun = () => {
       const segment = track.segment(msn)
@@ -300,12 +304,7 @@ export class LlStream {
 
   /** A whole segment: read from storage's copy when complete, or followed while it is written. */
   async segment(segmentUri: string): Promise<{body: Readable; complete: boolean; size?: number}> {
-    const located = this.locate(segmentUri)
-    if (!located) throw new LlNotFoundError(`${this.options.videoId} has no segment ${segmentUri}`)
-    const {track, number} = located
-    const msn = number - 1
-    const lastMsn = lastListedMsn(track)
-    if (msn > lastMsn + 2) throw new LlTooFarAheadError(`${segmentUri} is more than two segments after the last one`)
+    const {track, msn} = this.requestedSegment(segmentUri)
     const begun = () => track.segment(msn) !== undefined
     if (!(await this.waitFor(begun, this.holdMs))) throw new LlTimeoutError(`${segmentUri} did not begin in ${this.holdMs / 1000} s`)
     const segment = track.segment(msn) as LlTrackSegment

@@ -27,6 +27,18 @@ export interface PackageSegment extends PackageFile {
   durationSeconds: number
 }
 
+/**
+ * Appends a segment that follows the last one (index and start from it; times rounded to the
+ * microsecond, as everywhere in a manifest). Returns it.
+ */
+export function appendSegment(segments: PackageSegment[], file: string, durationSeconds: number, sizeBytes: number): PackageSegment {
+  const previous = segments.at(-1)
+  const round = (seconds: number) => Math.round(seconds * 1e6) / 1e6
+  const segment = {index: segments.length, file, startSeconds: previous ? round(previous.startSeconds + previous.durationSeconds) : 0, durationSeconds: round(durationSeconds), sizeBytes}
+  segments.push(segment)
+  return segment
+}
+
 export interface PackageTrack {
   /** DASH Representation id (also in the file names). */
   id: string
