@@ -37,6 +37,12 @@ describe('buildLiveArgs', () => {
     expect(args).not.toContain('-ldash')
   })
 
+  it('starts the audio on the picture\'s timeline: silence up to its first sample, no edit-list offset', () => {
+    const graph = valueOf(buildLiveArgs(INPUT), '-filter_complex') as string
+    expect(graph).toContain('aresample=async=1:first_pts=0[a]')
+    expect(valueOf(buildLiveArgs({...INPUT, hasAudio: false}), '-filter_complex')).not.toContain('[0:a:0]')
+  })
+
   it('writes segments chunk by chunk with LL-DASH signalling in low-latency mode, into the same muxer', () => {
     const lowLatency = {partSeconds: 0.333, targetLatencySeconds: 1.5, utcTimingUrl: 'http://origin.example:8090/clock'}
     const args = buildLiveArgs({...INPUT, lowLatency})

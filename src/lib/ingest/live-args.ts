@@ -60,7 +60,13 @@ export const LIVE_AUDIO_KBPS = 128
 
 function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}): string {
   const chains = buildVideoLadderChains(renditions, sourcePicture)
-  if (hasAudio) chains.push('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[a]')
+  // The audio starts where the picture starts: node-media-server hands a player its cached GOP of
+  // video before any audio, and the first audio sample would then sit about a second into the
+  // stream. MP4 muxers start every track at decode time 0 and put such an offset in an edit list,
+  // which hls.js ignores (it reads tfdt): LL-HLS parts of audio and video then disagree by that
+  // second. Silence from 0 to the first sample (and resampling to the timestamps after) keeps both
+  // tracks on one timeline.
+  if (hasAudio) chains.push('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,aresample=async=1:first_pts=0[a]')
   return chains.join(';')
 }
 
