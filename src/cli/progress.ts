@@ -87,3 +87,58 @@ async function runPlainStep<T>(title: string, work: StepWork<T>, log: (line: str
   log(`${title}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return result
 }
+
+export interface ListedTask<T> {
+  title: string
+  /** `update` shows progress; the returned `outcome` replaces the title when the task ends. */
+  work: (update: (progress: StepUpdate) => void) => Promise<{value: T; outcome: string; failed?: boolean}>
+}
+
+/**
+ * Several long steps as one list (one listr2 view on a terminal, plain lines otherwise): each
+ * runs in turn; one that ends `failed` is shown failed and the list goes on. Work functions
+ * report their outcome and do not throw.
+ */
+export async function runTaskList<T>(mode: ProgressMode, tasks: Array<ListedTask<T>>, log: (line: string) => void): Promise<T[]> {
+  const values: T[] = []
+  if (mode === 'silent' || mode === 'plain') {
+    for (const task of tasks) {
+      const {value, outcome} = await (mode === 'silent'
+        ? task.work(() => undefined)
+        : runPlainStep(task.title, task.work, log))
+      if (mode === 'plain') log(`${task.title}: ${outcome}`)
+      values.push(value)
+    }
+
+    return values
+  }
+
+  const listr = new Listr(
+    tasks.map((task) => ({
+      title: task.title,
+      task: async (_context: unknown, listed: {output: string; title: string}) => {
+        let lastRender = 0
+        const {value, outcome, failed} = await task.work((progress) => {
+          const now = Date.now()
+          if (now - lastRender < 100 && progress.fraction !== 1) return
+          lastRender = now
+          listed.output = formatStepUpdate(progress)
+        })
+        values.push(value)
+        listed.title = `${task.title}: ${outcome}`
+        if (failed) throw new Error(outcome)
+      },
+    })),
+    {
+      concurrent: false,
+      exitOnError: false,
+      registerSignalListeners: false,
+      rendererOptions: {
+        collapseErrors: false,
+        ...(mode === 'tty-stderr' ? {processOutput: new ProcessOutput(process.stderr, process.stderr)} : {}),
+      },
+    },
+  )
+  await listr.run()
+  return values
+}

@@ -4,8 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from '../cli/flags.js'
-import type {InvalidationOptions} from '../lib/cdn/invalidate.js'
-import {UserError} from '../lib/errors.js'
+import {invalidationFlags, invalidationFrom} from '../cli/flags-cdn.js'
 import {DEFAULT_PUBLISH_CONCURRENCY, type PublishResult, publishPackage} from '../lib/publish/publish.js'
 
 export default class Publish extends BaseCommand {
@@ -33,21 +32,13 @@ export default class Publish extends BaseCommand {
     title: Flags.string({description: 'Title [default: the id].', env: 'LIVECTL_TITLE'}),
     concurrency: Flags.integer({description: 'Files uploaded at once.', env: 'LIVECTL_CONCURRENCY', default: DEFAULT_PUBLISH_CONCURRENCY, min: 1, max: 64}),
     attempts: Flags.integer({description: 'Tries per file before giving up.', env: 'LIVECTL_ATTEMPTS', default: 5, min: 1, max: 20}),
-    invalidate: Flags.boolean({description: 'Invalidate changed manifests on the CDN after the upload.', env: 'LIVECTL_INVALIDATE'}),
-    'cdn-distribution': Flags.string({description: 'CloudFront distribution id to invalidate.', env: 'LIVECTL_CDN_DISTRIBUTION'}),
-    'wait-invalidation': Flags.boolean({description: 'Wait until the CloudFront invalidation completes.', env: 'LIVECTL_WAIT_INVALIDATION'}),
-    'purge-url': Flags.string({description: 'Base URL of a Varnish/Fastly-style cache to send HTTP PURGE to, instead of CloudFront.', env: 'LIVECTL_PURGE_URL'}),
+    ...invalidationFlags,
     'dry-run': Flags.boolean({description: 'List what would be uploaded and skipped; change nothing.', env: 'LIVECTL_DRY_RUN'}),
   }
 
   public async run(): Promise<PublishResult> {
     const {args, flags} = await this.parse(Publish)
-    let invalidate: InvalidationOptions | undefined
-    if (flags.invalidate) {
-      if (flags['purge-url']) invalidate = {mode: 'purge', baseUrl: flags['purge-url']}
-      else if (flags['cdn-distribution']) invalidate = {mode: 'cloudfront', distributionId: flags['cdn-distribution'], wait: flags['wait-invalidation']}
-      else throw new UserError('--invalidate needs --cdn-distribution ID (CloudFront) or --purge-url URL')
-    }
+    const invalidate = invalidationFrom(flags)
 
     const options = {
       packageDir: args.package,

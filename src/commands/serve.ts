@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom, signingFlags, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {startApiServer} from '../lib/api/serve.js'
+import {X264_PRESETS} from '../lib/media/transcode.js'
 import {resolveSigning} from '../lib/cdn/config.js'
 
 export interface ServeResult {
@@ -23,6 +24,7 @@ export default class Serve extends BaseCommand {
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --host 0.0.0.0 --port 8080 --db mysql://livectl:secret@db:3306/livectl --public-url https://video.example.com',
     '<%= config.bin %> serve --cors-origins "*,https://app.example.com"',
+    '<%= config.bin %> serve --upload-token "$UPLOAD_TOKEN" --queue redis://127.0.0.1:6379 --upload-to s3://uploads --publish-to s3://media-bucket/vod',
   ]
 
   static override flags = {
@@ -55,6 +57,13 @@ export default class Serve extends BaseCommand {
     }),
     'trust-proxy': Flags.boolean({description: 'Take client addresses from X-Forwarded-For (behind a load balancer or CDN); needed for per-client rate limits there.', env: 'LIVECTL_TRUST_PROXY'}),
     'log-level': Flags.string({description: 'Request log level.', env: 'LIVECTL_LOG_LEVEL', default: 'warn', options: ['silent', 'error', 'warn', 'info', 'debug']}),
+    queue: Flags.string({description: 'Job queue (redis://HOST:PORT): uploads\' jobs go there for `livectl worker`, and /metrics shows its depth [default: uploads are processed in this process].', env: 'LIVECTL_QUEUE'}),
+    'upload-token': Flags.string({description: 'Enables POST /videos (uploads) for clients sending "Authorization: Bearer TOKEN".', env: 'LIVECTL_UPLOAD_TOKEN'}),
+    'upload-to': Flags.string({description: 'Storage for uploaded recordings, shared with the workers [default: DATA_DIR/uploads].', env: 'LIVECTL_UPLOAD_TO'}),
+    'publish-to': Flags.string({description: 'Storage the uploads\' packages are published to [default: DATA_DIR/media].', env: 'LIVECTL_PUBLISH_TO'}),
+    'upload-limit-mb': Flags.integer({description: 'Largest upload accepted, in MiB (413 above).', env: 'LIVECTL_UPLOAD_LIMIT_MB', default: 4096, min: 1}),
+    ladder: Flags.string({description: 'Rungs made from uploads.', env: 'LIVECTL_LADDER', default: '1080p,720p,480p,144p'}),
+    preset: Flags.string({description: 'x264 preset for uploads.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
   }
 
   public async run(): Promise<ServeResult> {
@@ -80,6 +89,10 @@ export default class Serve extends BaseCommand {
       commentsPerMinute: flags['comment-rate-limit'],
       trustProxy: flags['trust-proxy'],
       logLevel: flags['log-level'] as 'warn',
+      queueUrl: flags.queue,
+      ...(flags['upload-token']
+        ? {uploads: {token: flags['upload-token'], storeTo: flags['upload-to'], publishTo: flags['publish-to'], limitBytes: flags['upload-limit-mb'] * 1024 ** 2, ladder: flags.ladder, preset: flags.preset}}
+        : {}),
     })
     // The first line on stderr says where it listens, also under --json (stdout then carries only the result).
     process.stderr.write(`livectl API listening on ${server.url} (catalog ${server.catalog})\n`)

@@ -4,12 +4,13 @@
  */
 import path from 'node:path'
 
-import {DEFAULT_LADDER, standardLadder} from './media/ladder.js'
+import {UserError} from './errors.js'
+import {readJsonFile} from './files.js'
+import {jobDir, runVodJob} from './jobs/vod-job.js'
+import {DEFAULT_LADDER} from './media/ladder.js'
 import {generateTestClip} from './media/test-clip.js'
-import {type TranscodeProgress, transcodeLadder} from './media/transcode.js'
-import type {PackageManifest} from './package/manifest.js'
-import {segmentPackage} from './package/segment.js'
-import {publishPackage} from './publish/publish.js'
+import type {TranscodeProgress} from './media/transcode.js'
+import {PACKAGE_MANIFEST_FILE, type PackageManifest} from './package/manifest.js'
 
 export type DemoStage = 'generate' | 'transcode' | 'segment' | 'publish'
 
@@ -43,8 +44,6 @@ export interface DemoResult {
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const sourceFile = path.join(options.dataDir, 'demo', 'source.mp4')
-  const renditionsDir = path.join(options.dataDir, 'renditions', 'demo')
-  const packageDir = path.join(options.dataDir, 'packages', 'demo')
 
   options.onProgress?.('generate', {})
   await generateTestClip({
@@ -56,41 +55,38 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     signal: options.signal,
   })
 
-  await transcodeLadder({
-    input: sourceFile,
-    outputDir: renditionsDir,
-    rungs: standardLadder(DEFAULT_LADDER),
-    segmentDurationSeconds: options.segmentDurationSeconds,
-    preset: options.preset,
-    signal: options.signal,
-    onProgress: (progress) => options.onProgress?.('transcode', progress),
-  })
+  // The same VOD job as `livectl run` and the queue worker; the demo keeps its intermediate files to look at.
+  const job = await runVodJob(
+    {
+      input: sourceFile,
+      videoId: 'demo',
+      title: 'livectl demo clip',
+      to: path.join(options.dataDir, 'media'),
+      ladder: DEFAULT_LADDER.join(','),
+      segmentDurationSeconds: options.segmentDurationSeconds,
+      preset: options.preset,
+    },
+    {
+      dataDir: options.dataDir,
+      db: options.db,
+      signal: options.signal,
+      cleanUp: false,
+      onProgress: (progress) => {
+        if (progress.stage !== 'fetch') options.onProgress?.(progress.stage, {fraction: progress.stageFraction, speed: progress.speed})
+      },
+    },
+  )
 
-  const pkg = (await segmentPackage({
-    inputDir: renditionsDir,
-    outputDir: packageDir,
-    formats: ['hls', 'dash'],
-    signal: options.signal,
-    onProgress: (progress) => options.onProgress?.('segment', progress),
-  })) as PackageManifest
-
-  options.onProgress?.('publish', {})
-  const published = await publishPackage({
-    packageDir,
-    to: path.join(options.dataDir, 'media'),
-    videoId: 'demo',
-    title: 'livectl demo clip',
-    dataDir: options.dataDir,
-    db: options.db,
-    signal: options.signal,
-  })
-
+  const dir = jobDir(options.dataDir, 'demo')
+  const renditionsDir = path.join(dir, 'renditions')
+  const packageDir = path.join(dir, 'package')
+  const pkg = (await readJsonFile(path.join(packageDir, PACKAGE_MANIFEST_FILE), new UserError(`The demo package is missing from ${packageDir}`))) as PackageManifest
   return {
     sourceFile,
     renditionsDir,
     packageDir,
-    publishedTo: published.location,
-    videoId: published.videoId,
+    publishedTo: job.location,
+    videoId: job.videoId,
     hlsMaster: path.join(packageDir, pkg.hlsMaster ?? 'master.m3u8'),
     dashManifest: path.join(packageDir, pkg.dashManifest ?? 'manifest.mpd'),
     renditions: pkg.renditions.map(({name, width = 0, height = 0}) => ({name, width, height})),

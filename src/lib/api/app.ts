@@ -22,6 +22,7 @@ import {commentRoutes} from './routes/comments.js'
 import {frameRoutes} from './routes/frames.js'
 import {mediaRoutes} from './routes/media.js'
 import {opsRoutes} from './routes/ops.js'
+import {type UploadSettings, uploadRoutes} from './routes/uploads.js'
 import {videoRoutes} from './routes/videos.js'
 import {watchRoutes} from './routes/watch.js'
 import * as schemas from './schemas.js'
@@ -48,6 +49,10 @@ export interface ApiOptions extends MediaUrlOptions {
   /** The watch page's built assets (default: dist/web of this package). */
   webAssets?: WebAssets
   logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
+  /** POST /videos (uploads) and where their jobs go; without it the route does not exist. */
+  uploads?: UploadSettings
+  /** The job queue, for its depth and job durations in /metrics. */
+  queueUrl?: string
 }
 
 export type ApiApp = FastifyInstance
@@ -121,6 +126,7 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
     web: options.webAssets ?? (await loadWebAssets()),
     heartbeatMs: options.heartbeatMs ?? 15_000,
     commentsPerMinute: options.commentsPerMinute ?? 0,
+    ...(options.queueUrl ? {queueUrl: options.queueUrl} : {}),
   }
 
   // Every answer, JSON and media included: browsers must not guess content types.
@@ -166,6 +172,7 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
   await app.register(frameRoutes, {context})
   await app.register(commentRoutes, {context})
   await app.register(videoRoutes, {context})
+  if (options.uploads) await app.register(uploadRoutes, {context, uploads: options.uploads})
   await app.register(mediaRoutes, {context, tokenSigning: options.tokenSigning})
   await app.register(watchRoutes, {context})
   await app.register(opsRoutes, {context})

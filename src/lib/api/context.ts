@@ -33,6 +33,8 @@ export interface ApiContext {
   commentsPerMinute: number
   /** Starts migrating the catalog again when `error` says its schema is gone. */
   repairIfSchemaMissing(error: unknown): void
+  /** The job queue whose depth /metrics reports, when there is one. */
+  queueUrl?: string
 }
 
 /** Videos with their packages, kept for `ttlMs` (a live package changes as segments arrive). */

@@ -8,6 +8,8 @@ export interface ApiMetrics {
   commentsPosted: Counter
   commentStreams: Gauge
   commentEvents: Counter
+  queueJobs: Gauge<'state'>
+  queueJobSeconds: Gauge<'quantile'>
 }
 
 export function createApiMetrics(): ApiMetrics {
@@ -31,5 +33,12 @@ export function createApiMetrics(): ApiMetrics {
     commentsPosted: new Counter({name: 'livectl_comments_posted_total', help: 'Comments stored (repeats not counted).', registers: [registry]}),
     commentStreams: new Gauge({name: 'livectl_comment_streams_open', help: 'Open comment streams (GET /video/comments/stream).', registers: [registry]}),
     commentEvents: new Counter({name: 'livectl_comment_events_sent_total', help: 'Comments sent to streams (one per stream that got it).', registers: [registry]}),
+    queueJobs: new Gauge({name: 'livectl_queue_jobs', help: 'VOD jobs in the queue by state (serve --queue), read at each scrape.', labelNames: ['state'], registers: [registry]}),
+    queueJobSeconds: new Gauge({
+      name: 'livectl_queue_job_duration_seconds',
+      help: 'How long the last 100 completed VOD jobs took, start to finish (quantiles 0.5, 0.9, 1), read at each scrape.',
+      labelNames: ['quantile'],
+      registers: [registry],
+    }),
   }
 }

@@ -62,6 +62,7 @@ export const videoSchema = {
     title: {type: 'string'},
     status: {type: 'string', enum: ['processing', 'ready', 'live', 'ended', 'failed']},
     statusReason: {type: 'string', description: 'Why the video failed (status failed).'},
+    progress: {type: 'number', minimum: 0, maximum: 1, description: 'While processing: how far its job (transcode, segment, publish) has got.'},
     durationSeconds: {type: 'number'},
     createdAt: {type: 'string'},
     updatedAt: {type: 'string'},

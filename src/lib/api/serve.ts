@@ -1,10 +1,14 @@
 /** `startApiServer`: opens the catalog, builds the API and listens; `close()` finishes in-flight requests. */
+import path from 'node:path'
+
 import type {CloudFrontSigning, TokenSigning} from '../cdn/sign.js'
 import {openCatalog} from '../catalog/connection.js'
 import type {StorageConfig} from '../storage/open.js'
 import type {CatalogOptions} from '../catalog/service.js'
 import {loadDeviceProfiles} from './device-profiles.js'
 import {listenError} from '../system-errors.js'
+import {createJobSubmitter} from '../jobs/submit.js'
+import {DEFAULT_LADDER} from '../media/ladder.js'
 import {buildApiServer} from './app.js'
 import {parseCorsOrigins} from './cors.js'
 
@@ -27,7 +31,24 @@ export interface ServeOptions extends CatalogOptions, StorageConfig {
   logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
   /** How long shutdown waits for requests in flight before closing their connections. */
   shutdownTimeoutMs?: number
+  /** The job queue (redis://...): uploads' jobs go there, and /metrics shows its depth. */
+  queueUrl?: string
+  /** POST /videos is there only with a token. */
+  uploads?: {
+    token: string
+    /** Storage for uploaded recordings [default: DATA_DIR/uploads]. */
+    storeTo?: string
+    /** Where their packages are published [default: DATA_DIR/media]. */
+    publishTo?: string
+    limitBytes?: number
+    ladder?: string
+    preset?: string
+    segmentDurationSeconds?: number
+  }
 }
+
+/** 4 GiB: a long 1080p recording. */
+export const DEFAULT_UPLOAD_LIMIT_BYTES = 4 * 1024 ** 3
 
 export interface RunningServer {
   url: string
@@ -39,6 +60,13 @@ export async function startApiServer(options: ServeOptions): Promise<RunningServ
   const deviceProfiles = await loadDeviceProfiles(options.deviceProfilesFile)
   const cors = parseCorsOrigins(options.corsOrigins)
   const catalog = await openCatalog({url: options.db, dataDir: options.dataDir})
+  const dataDir = path.resolve(options.dataDir)
+  const submitter = options.uploads
+    ? createJobSubmitter({
+        queueUrl: options.queueUrl,
+        environment: {dataDir, db: options.db, s3Endpoint: options.s3Endpoint, hdfsUser: options.hdfsUser, hdfsDelegationToken: options.hdfsDelegationToken},
+      })
+    : undefined
   try {
     const {app} = await buildApiServer({
       catalog,
@@ -54,6 +82,23 @@ export async function startApiServer(options: ServeOptions): Promise<RunningServ
       heartbeatMs: options.heartbeatMs,
       commentsPerMinute: options.commentsPerMinute,
       trustProxy: options.trustProxy,
+      queueUrl: options.queueUrl,
+      ...(options.uploads && submitter
+        ? {
+            uploads: {
+              token: options.uploads.token,
+              submitter,
+              storeTo: options.uploads.storeTo ?? path.join(dataDir, 'uploads'),
+              publishTo: options.uploads.publishTo ?? path.join(dataDir, 'media'),
+              storageConfig: options,
+              spoolDir: path.join(dataDir, 'uploads-spool'),
+              limitBytes: options.uploads.limitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES,
+              ladder: options.uploads.ladder ?? DEFAULT_LADDER.join(','),
+              preset: options.uploads.preset ?? 'veryfast',
+              segmentDurationSeconds: options.uploads.segmentDurationSeconds ?? 2,
+            },
+          }
+        : {}),
     })
     let address: string
     try {
@@ -79,10 +124,12 @@ export async function startApiServer(options: ServeOptions): Promise<RunningServ
           clearInterval(sweep)
         }
 
+        await submitter?.close()
         await catalog.close()
       },
     }
   } catch (error) {
+    await submitter?.close()
     await catalog.close()
     throw error
   }

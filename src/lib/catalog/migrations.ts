@@ -74,6 +74,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('videos').addColumn('live_origin_url', 'varchar(2000)').execute()
       },
     },
+    '0005_job_progress': {
+      // How far a VOD job (transcode, segment, publish) has got, 0..1, while the video is processing.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('videos').addColumn('progress', 'double precision').execute()
+      },
+    },
   }
 }
 

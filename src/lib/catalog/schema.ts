@@ -18,6 +18,8 @@ export interface VideosTable {
   ingest_node: string | null
   /** The low-latency origin's base URL for this video while it is live (playlists at BASE/master.m3u8, BASE/manifest.mpd). */
   live_origin_url: string | null
+  /** How far its VOD job has got (0..1) while processing; null otherwise. */
+  progress: number | null
   created_at: string
   updated_at: string
 }

@@ -15,6 +15,8 @@ export interface Video {
   statusReason?: string
   /** While live with low latency: the origin serving it (BASE/master.m3u8, BASE/manifest.mpd). */
   liveOriginUrl?: string
+  /** While processing: how far its job has got, 0..1. */
+  progress?: number
   createdAt: string
   updatedAt: string
 }
@@ -32,6 +34,7 @@ function toVideo(row: Omit<VideosTable, 'package_manifest' | 'ingest_node'>): Vi
     packageLocation: row.package_location,
     ...(row.status_reason ? {statusReason: row.status_reason} : {}),
     ...(row.live_origin_url ? {liveOriginUrl: row.live_origin_url} : {}),
+    ...(row.status === 'processing' && row.progress !== null && row.progress !== undefined ? {progress: Number(row.progress)} : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -64,6 +67,7 @@ export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Pr
     status_reason: input.statusReason ?? null,
     ingest_node: input.ingestNode ?? null,
     live_origin_url: input.status === 'live' ? input.liveOriginUrl ?? null : null,
+    progress: null,
     updated_at: now,
   }
   await catalog.db.transaction().execute(async (trx) => {
@@ -76,7 +80,43 @@ export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Pr
   return video
 }
 
-const SUMMARY_COLUMNS = ['id', 'title', 'status', 'duration_seconds', 'package_location', 'status_reason', 'live_origin_url', 'created_at', 'updated_at'] as const
+const SUMMARY_COLUMNS = ['id', 'title', 'status', 'duration_seconds', 'package_location', 'status_reason', 'live_origin_url', 'progress', 'created_at', 'updated_at'] as const
+
+export interface JobStatusInput {
+  id: string
+  title: string
+  status: 'processing' | 'failed'
+  /** Where the package will live (kept as it is when the video already has one). */
+  packageLocation: string
+  progress?: number
+  statusReason?: string
+}
+
+/**
+ * A VOD job's status: processing (with progress) or failed (with the reason). Only the status
+ * columns change: a video that was published before keeps its package until the job publishes
+ * the new one (and the job's publish writes ready).
+ */
+export async function writeJobStatus(catalog: Catalog, input: JobStatusInput): Promise<void> {
+  assertValidId(input.id)
+  const now = new Date().toISOString()
+  const status = {
+    status: input.status,
+    status_reason: input.statusReason ?? null,
+    progress: input.status === 'processing' ? input.progress ?? 0 : null,
+    live_origin_url: null,
+    updated_at: now,
+  }
+  await catalog.db.transaction().execute(async (trx) => {
+    const existing = await trx.selectFrom('videos').select('id').where('id', '=', input.id).executeTakeFirst()
+    if (existing) await trx.updateTable('videos').set(status).where('id', '=', input.id).execute()
+    else {
+      await trx.insertInto('videos').values({
+        id: input.id, title: input.title, duration_seconds: 0, package_location: input.packageLocation, package_manifest: null, ingest_node: null, created_at: now, ...status,
+      }).execute()
+    }
+  })
+}
 
 async function findVideo(catalog: Catalog, id: string): Promise<Video | undefined> {
   const row = await catalog.db.selectFrom('videos').select(SUMMARY_COLUMNS).where('id', '=', id).executeTakeFirst()

@@ -19,7 +19,23 @@ export const opsRoutes: RouteModule<{context: ApiContext}> = async (app, {contex
     }
   })
 
-  app.get('/metrics', {schema: {hide: true}}, async (_request, reply) => {
+  app.get('/metrics', {schema: {hide: true}}, async (request, reply) => {
+    if (context.queueUrl) {
+      try {
+        // BullMQ is loaded only by servers that have a queue.
+        const {queueStatistics} = await import('../../jobs/queue.js')
+        const {counts, durations} = await queueStatistics(context.queueUrl)
+        for (const [state, count] of Object.entries(counts)) metrics.queueJobs.set({state}, count)
+        const sorted = [...durations].sort((a, b) => a - b)
+        for (const quantile of [0.5, 0.9, 1]) {
+          if (sorted.length > 0) metrics.queueJobSeconds.set({quantile: String(quantile)}, sorted[Math.min(sorted.length - 1, Math.ceil(quantile * sorted.length) - 1)] as number)
+        }
+      } catch (error) {
+        // The metrics of this server still answer when the queue does not.
+        request.log.warn({err: error}, 'metrics: the job queue cannot be read')
+      }
+    }
+
     reply.header('content-type', metrics.registry.contentType)
     return metrics.registry.metrics()
   })

@@ -1,0 +1,318 @@
+/**
+ * The VOD job queue: BullMQ on Redis. `livectl run --queue` (and `POST /videos` on a `serve` with
+ * --queue) enqueue job specs; `livectl worker` runs them with runVodJob, any number of workers on
+ * any number of machines. Redis is for scale, not a requirement: without --queue everything runs
+ * in the process that asked.
+ *
+ * - A job's id is its video id: enqueueing a video already waiting or running adds nothing.
+ * - External failures (storage, database, a crashed ffmpeg) are retried with exponential backoff;
+ *   user errors (a corrupt input, a bad ladder) fail once (UnrecoverableError), as do bugs.
+ * - A worker that dies (kill -9) stops renewing its job's lock; after the lock expires another
+ *   worker takes the job again (BullMQ's stalled-job check). The job's stages are idempotent and
+ *   the publish writes the same keys and the same catalog row, so nothing is duplicated.
+ * - A worker asked to stop (SIGTERM) aborts its running jobs and puts them back in the queue
+ *   without counting an attempt.
+ */
+import {DelayedError, type Job, Queue, UnrecoverableError, Worker} from 'bullmq'
+
+import {CancelledError, ExternalError, toErrorReport, UserError} from '../errors.js'
+import {runVodJob, type VodJobEnvironment, type VodJobResult, type VodJobSpec} from './vod-job.js'
+
+export const QUEUE_NAME = 'livectl-vod'
+const JOB_NAME = 'vod'
+export const DEFAULT_ATTEMPTS = 3
+export const DEFAULT_BACKOFF_MS = 5000
+
+export interface RedisConnection {
+  host: string
+  port: number
+  username?: string
+  password?: string
+  db?: number
+  tls?: object
+  /** Workers need null (BullMQ blocks on Redis); queues fail fast instead of waiting forever. */
+  maxRetriesPerRequest: number | null
+  /** Give up connecting after a few tries: an unreachable Redis is an error, not a hang. */
+  retryStrategy: (times: number) => number | null
+  enableOfflineQueue?: boolean
+  lazyConnect?: boolean
+}
+
+/** redis://[user:pass@]host:port[/db] or rediss:// for TLS. */
+export function parseRedisUrl(url: string, options: {blocking?: boolean} = {}): RedisConnection {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new UserError(`Invalid queue URL ${JSON.stringify(url)}`, {hint: 'Use redis://HOST:PORT (or rediss:// for TLS), e.g. redis://127.0.0.1:6379.'})
+  }
+
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new UserError(`Invalid queue URL ${JSON.stringify(url)}: only redis:// and rediss:// are supported`, {hint: 'BullMQ runs on Redis: use redis://HOST:PORT.'})
+  }
+
+  const db = parsed.pathname.replace(/^\//, '')
+  if (db !== '' && !/^\d+$/.test(db)) throw new UserError(`Invalid Redis database "${db}" in ${url}: use a number`)
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 6379,
+    ...(parsed.username ? {username: decodeURIComponent(parsed.username)} : {}),
+    ...(parsed.password ? {password: decodeURIComponent(parsed.password)} : {}),
+    ...(db !== '' ? {db: Number(db)} : {}),
+    ...(parsed.protocol === 'rediss:' ? {tls: {}} : {}),
+    maxRetriesPerRequest: options.blocking ? null : 1,
+    retryStrategy: options.blocking ? (times) => Math.min(times * 500, 5000) : (times) => (times > 3 ? null : times * 200),
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@')
+}
+
+/** What a Redis that cannot be reached becomes: an external failure naming it. */
+function queueUnavailable(url: string, error: unknown): ExternalError {
+  return new ExternalError(`The job queue at ${redactUrl(url)} cannot be reached: ${(error as Error).message}`, {
+    hint: 'Check that Redis runs there (redis-cli -u URL ping) and --queue / LIVECTL_QUEUE.',
+    cause: error,
+    retryable: true,
+  })
+}
+
+async function withQueue<T>(redisUrl: string, work: (queue: Queue) => Promise<T>): Promise<T> {
+  const queue = new Queue(QUEUE_NAME, {connection: parseRedisUrl(redisUrl)})
+  // Connection errors surface through the commands below; without a listener they would also be printed.
+  queue.on('error', () => undefined)
+  try {
+    return await work(queue)
+  } catch (error) {
+    if (error instanceof UserError || error instanceof ExternalError) throw error
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || /Connection is closed|max retries|ECONNREFUSED|Stream isn't writeable/i.test((error as Error).message ?? '')) {
+      throw queueUnavailable(redisUrl, error)
+    }
+
+    throw error
+  } finally {
+    await queue.close().catch(() => undefined)
+  }
+}
+
+export interface EnqueueResult {
+  queue: string
+  jobs: Array<{videoId: string; jobId: string; alreadyQueued: boolean}>
+}
+
+export async function enqueueJobs(options: {redisUrl: string; jobs: readonly VodJobSpec[]; attempts?: number; backoffMs?: number}): Promise<EnqueueResult> {
+  return withQueue(options.redisUrl, async (queue) => {
+    const result: EnqueueResult = {queue: `${redactUrl(options.redisUrl)} (${QUEUE_NAME})`, jobs: []}
+    for (const spec of options.jobs) {
+      const existing = await queue.getJob(spec.videoId)
+      const state = existing ? await existing.getState() : undefined
+      if (existing && (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children')) {
+        result.jobs.push({videoId: spec.videoId, jobId: existing.id as string, alreadyQueued: true})
+        continue
+      }
+
+      // A finished or failed job of the same video is replaced: the new one resumes or skips (runVodJob decides).
+      if (existing) await existing.remove()
+      const job = await queue.add(JOB_NAME, spec, {
+        jobId: spec.videoId,
+        attempts: options.attempts ?? DEFAULT_ATTEMPTS,
+        backoff: {type: 'exponential', delay: options.backoffMs ?? DEFAULT_BACKOFF_MS},
+        removeOnComplete: {count: 1000},
+        removeOnFail: {count: 1000},
+      })
+      result.jobs.push({videoId: spec.videoId, jobId: job.id as string, alreadyQueued: false})
+    }
+
+    return result
+  })
+}
+
+export interface JobInfo {
+  id: string
+  videoId: string
+  input: string
+  state: string
+  /** 0..1 */
+  progress: number
+  attemptsMade: number
+  attempts: number
+  failedReason?: string
+  createdAt: string
+  startedAt?: string
+  finishedAt?: string
+  /** Seconds from start to finish (the last attempt). */
+  seconds?: number
+  result?: VodJobResult
+}
+
+async function describeJob(job: Job): Promise<JobInfo> {
+  const spec = job.data as VodJobSpec
+  const progress = typeof job.progress === 'number' ? job.progress : 0
+  return {
+    id: job.id as string,
+    videoId: spec.videoId,
+    input: spec.input,
+    state: await job.getState(),
+    progress,
+    attemptsMade: job.attemptsMade,
+    attempts: job.opts.attempts ?? 1,
+    ...(job.failedReason ? {failedReason: job.failedReason} : {}),
+    createdAt: new Date(job.timestamp).toISOString(),
+    ...(job.processedOn ? {startedAt: new Date(job.processedOn).toISOString()} : {}),
+    ...(job.finishedOn ? {finishedAt: new Date(job.finishedOn).toISOString()} : {}),
+    ...(job.finishedOn && job.processedOn ? {seconds: (job.finishedOn - job.processedOn) / 1000} : {}),
+    ...(job.returnvalue ? {result: job.returnvalue as VodJobResult} : {}),
+  }
+}
+
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const
+export type JobState = (typeof JOB_STATES)[number]
+
+export interface JobList {
+  counts: Record<JobState, number>
+  jobs: JobInfo[]
+}
+
+export async function listJobs(options: {redisUrl: string; states?: readonly JobState[]; limit?: number}): Promise<JobList> {
+  return withQueue(options.redisUrl, async (queue) => {
+    const counts = (await queue.getJobCounts(...JOB_STATES)) as Record<JobState, number>
+    const jobs = await queue.getJobs([...(options.states ?? JOB_STATES)], 0, (options.limit ?? 100) - 1)
+    return {counts, jobs: await Promise.all(jobs.filter(Boolean).map(describeJob))}
+  })
+}
+
+export class JobNotFoundError extends UserError {
+  constructor(readonly jobId: string) {
+    super(`No job "${jobId}" in the queue`, {hint: 'List jobs with `livectl jobs list --queue URL`.'})
+  }
+}
+
+export async function showJob(options: {redisUrl: string; id: string}): Promise<JobInfo> {
+  return withQueue(options.redisUrl, async (queue) => {
+    const job = await queue.getJob(options.id)
+    if (!job) throw new JobNotFoundError(options.id)
+    return describeJob(job)
+  })
+}
+
+/** Runs a failed job again (all its attempts anew). */
+export async function retryJob(options: {redisUrl: string; id: string}): Promise<JobInfo> {
+  return withQueue(options.redisUrl, async (queue) => {
+    const job = await queue.getJob(options.id)
+    if (!job) throw new JobNotFoundError(options.id)
+    const state = await job.getState()
+    if (state !== 'failed') throw new UserError(`Job "${options.id}" is ${state}, not failed: only failed jobs can be retried`)
+    await job.retry('failed', {resetAttemptsMade: true})
+    return describeJob((await queue.getJob(options.id)) as Job)
+  })
+}
+
+/** Job counts by state, and how long the last completed jobs took: for /metrics. */
+export async function queueStatistics(redisUrl: string): Promise<{counts: Record<JobState, number>; durations: number[]}> {
+  return withQueue(redisUrl, async (queue) => {
+    const counts = (await queue.getJobCounts(...JOB_STATES)) as Record<JobState, number>
+    const completed = await queue.getJobs(['completed'], 0, 99)
+    const durations = completed.filter((job) => job?.finishedOn && job.processedOn).map((job) => ((job.finishedOn as number) - (job.processedOn as number)) / 1000)
+    return {counts, durations}
+  })
+}
+
+export interface WorkerOptions {
+  redisUrl: string
+  concurrency?: number
+  environment: Omit<VodJobEnvironment, 'onProgress' | 'signal'>
+  signal?: AbortSignal
+  /** How long a job's lock lasts without renewal: a dead worker's job is taken again after about this (BullMQ default 30 s). */
+  lockDurationMs?: number
+  /** How often workers look for jobs whose worker died (BullMQ default 30 s). */
+  stalledIntervalMs?: number
+  onEvent?: (event: WorkerEvent) => void
+}
+
+export type WorkerEvent =
+  | {type: 'started'; jobId: string; videoId: string; attempt: number}
+  | {type: 'completed'; jobId: string; videoId: string; result: VodJobResult}
+  | {type: 'failed'; jobId: string; videoId: string; reason: string; willRetry: boolean}
+  | {type: 'requeued'; jobId: string; videoId: string}
+  | {type: 'error'; message: string}
+
+/** Runs jobs until the signal aborts; then puts the running ones back and returns. */
+export async function runWorker(options: WorkerOptions): Promise<{completed: number; failed: number}> {
+  const stopping = new AbortController()
+  const stop = () => stopping.abort(new CancelledError('The worker is stopping'))
+  if (options.signal?.aborted) stop()
+  options.signal?.addEventListener('abort', stop, {once: true})
+  let completed = 0
+  let failed = 0
+
+  const processor = async (job: Job, token?: string): Promise<VodJobResult> => {
+    const spec = job.data as VodJobSpec
+    options.onEvent?.({type: 'started', jobId: job.id as string, videoId: spec.videoId, attempt: job.attemptsMade + 1})
+    let lastProgress = 0
+    try {
+      return await runVodJob(spec, {
+        ...options.environment,
+        signal: stopping.signal,
+        onProgress: (progress) => {
+          const rounded = Math.floor(progress.fraction * 100) / 100
+          if (rounded <= lastProgress) return
+          lastProgress = rounded
+          job.updateProgress(rounded).catch(() => undefined)
+        },
+      })
+    } catch (error) {
+      if (stopping.signal.aborted) {
+        // Back to the queue, attempts untouched: another worker (or this one restarted) continues it.
+        await job.moveToDelayed(Date.now(), token)
+        options.onEvent?.({type: 'requeued', jobId: job.id as string, videoId: spec.videoId})
+        throw new DelayedError()
+      }
+
+      const report = toErrorReport(error)
+      if (report.kind === 'external') throw new Error(report.hint ? `${report.message} (${report.hint})` : report.message, {cause: error})
+      // A user error (or a bug) fails the same way every time: no retry.
+      throw new UnrecoverableError(report.hint ? `${report.message} (${report.hint})` : report.message)
+    }
+  }
+
+  const worker = new Worker(QUEUE_NAME, processor, {
+    connection: parseRedisUrl(options.redisUrl, {blocking: true}),
+    concurrency: options.concurrency ?? 1,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    maxStalledCount: 2,
+    autorun: false,
+  })
+  worker.on('completed', (job, result: VodJobResult) => {
+    completed += 1
+    options.onEvent?.({type: 'completed', jobId: job.id as string, videoId: (job.data as VodJobSpec).videoId, result})
+  })
+  worker.on('failed', (job, error) => {
+    if (!job || error instanceof DelayedError || error.name === 'DelayedError') return
+    const willRetry = !(error instanceof UnrecoverableError) && job.attemptsMade < (job.opts.attempts ?? 1)
+    if (!willRetry) failed += 1
+    options.onEvent?.({type: 'failed', jobId: job.id as string, videoId: (job.data as VodJobSpec).videoId, reason: error.message, willRetry})
+  })
+  worker.on('error', (error) => options.onEvent?.({type: 'error', message: error.message}))
+
+  // Fail now, naming Redis, when it cannot be reached.
+  try {
+    await worker.waitUntilReady()
+  } catch (error) {
+    await worker.close(true).catch(() => undefined)
+    throw queueUnavailable(options.redisUrl, error)
+  }
+
+  const running = worker.run()
+  await new Promise<void>((resolve) => {
+    if (stopping.signal.aborted) resolve()
+    else stopping.signal.addEventListener('abort', () => resolve(), {once: true})
+  })
+  // Running jobs see the abort, put themselves back and end; then the worker closes.
+  await worker.close()
+  await running.catch(() => undefined)
+  options.signal?.removeEventListener('abort', stop)
+  return {completed, failed}
+}
