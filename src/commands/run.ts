@@ -7,7 +7,7 @@ import {invalidationFlags, invalidationFrom} from '../cli/flags-cdn.js'
 import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {chooseProgressMode, runTaskList, type StepUpdate} from '../cli/progress.js'
 import {ExitCode, UserError} from '../lib/errors.js'
-import {type BatchEntry, type BatchResult, readInputList, runBatch} from '../lib/jobs/batch.js'
+import {type BatchEntry, type BatchPlan, type BatchResult, planBatch, readInputList, runBatch} from '../lib/jobs/batch.js'
 import type {EnqueueResult} from '../lib/jobs/queue.js'
 import {videoIdFromInput, type VodJobProgress, type VodJobSpec} from '../lib/jobs/vod-job.js'
 import {X264_PRESETS} from '../lib/media/transcode.js'
@@ -27,6 +27,7 @@ export default class Run extends BaseCommand {
     '<%= config.bin %> run --from-file new-recordings.txt --to s3://media-bucket/vod --invalidate --cdn-distribution E2ABCDEF123',
     '<%= config.bin %> run keynote.mov --video-id keynote-2026 --title "Keynote 2026" --ladder 1080p,720p,480p --preset fast',
     '<%= config.bin %> run s3://uploads/talk.mp4 --to s3://media-bucket/vod --queue redis://127.0.0.1:6379',
+    '<%= config.bin %> run recordings/*.mp4 --to s3://media-bucket/vod --dry-run',
   ]
 
   static override strict = false
@@ -47,11 +48,13 @@ export default class Run extends BaseCommand {
     'segment-duration': Flags.string({description: 'Seconds per segment (and between keyframes).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
     preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
     format: Flags.string({description: 'Manifests to write: hls, dash or hls,dash.', env: 'LIVECTL_FORMAT', default: 'hls,dash'}),
+    'chunk-seconds': Flags.string({description: 'Encode each recording in chunks of this many seconds (whole segments), joined without re-encoding.', env: 'LIVECTL_CHUNK_SECONDS'}),
     'fail-fast': Flags.boolean({description: 'Stop at the first input that fails.', env: 'LIVECTL_FAIL_FAST'}),
+    'dry-run': Flags.boolean({description: 'Say what each input would do (run, resume from a stage, skip, or fail and why); change nothing.', env: 'LIVECTL_DRY_RUN'}),
     queue: Flags.string({description: 'Enqueue the jobs on this Redis (redis://HOST:PORT) for `livectl worker` instead of running them here.', env: 'LIVECTL_QUEUE'}),
   }
 
-  public async run(): Promise<BatchResult | EnqueueResult> {
+  public async run(): Promise<BatchResult | BatchPlan | EnqueueResult> {
     const {argv, flags} = await this.parse(Run)
     const dataDir = this.dataDir(flags)
     const inputs = [...(argv as string[]), ...(flags['from-file'] ? await readInputList(flags['from-file']) : [])]
@@ -68,8 +71,18 @@ export default class Run extends BaseCommand {
       segmentDurationSeconds,
       preset: flags.preset,
       formats: parseFormats(flags.format),
+      ...(flags['chunk-seconds'] === undefined ? {} : {chunkSeconds: Number(flags['chunk-seconds'])}),
       ...(flags.invalidate ? {invalidate: invalidationFrom(flags)} : {}),
     }))
+
+    if (flags['dry-run']) {
+      const plan = await planBatch(jobs, {...catalogOptionsFrom(flags, dataDir), ...storageConfigFrom(flags)})
+      for (const job of plan.jobs) {
+        this.say(`${job.action.padEnd(6)} ${job.videoId} (${job.input})${'stages' in job && job.stages.length > 0 ? `: ${job.stages.join(', ')} to ${job.location}` : ''}${'reason' in job ? `: ${job.reason}` : ''}`)
+      }
+
+      return plan
+    }
 
     if (flags.queue) {
       const {enqueueJobs} = await import('../lib/jobs/queue.js')

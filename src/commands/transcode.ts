@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {slugFromPath} from '../cli/paths.js'
+import {UserError} from '../lib/errors.js'
 import {loadLadder} from '../lib/media/ladder.js'
 import {type RenditionsManifest, type TranscodeDryRun, transcodeLadder, X264_PRESETS} from '../lib/media/transcode.js'
 
@@ -19,6 +20,8 @@ export default class Transcode extends BaseCommand {
     '<%= config.bin %> transcode phone.mov -o work/phone --ladder 720p,480p,144p --preset fast',
     '<%= config.bin %> transcode talk.mp4 -o work/talk --ladder ./my-ladder.json --json',
     '<%= config.bin %> transcode talk.mp4 --dry-run',
+    '<%= config.bin %> transcode lecture-3h.mp4 -o work/lecture --chunk-seconds 60',
+    '<%= config.bin %> transcode /shared/lecture-3h.mp4 -o /shared/work/lecture --chunk-seconds 60 --queue redis://127.0.0.1:6379',
   ]
 
   static override args = {
@@ -34,6 +37,8 @@ export default class Transcode extends BaseCommand {
     }),
     'segment-duration': Flags.string({description: 'Seconds between keyframes (the segment duration).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
     preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
+    'chunk-seconds': Flags.string({description: 'Encode in chunks of this many seconds (whole segments), one after another, joined without re-encoding (the audio is encoded once); see `livectl worker` to spread them.', env: 'LIVECTL_CHUNK_SECONDS'}),
+    queue: Flags.string({description: 'With --chunk-seconds: encode the chunks on the workers of this queue (redis://HOST:PORT), all at once; the input and output must be on a folder every worker sees.', env: 'LIVECTL_QUEUE'}),
     'dry-run': Flags.boolean({description: 'Print the plan and the ffmpeg command; write nothing.', env: 'LIVECTL_DRY_RUN'}),
   }
 
@@ -46,6 +51,7 @@ export default class Transcode extends BaseCommand {
       rungs: await loadLadder(flags.ladder),
       segmentDurationSeconds: Number(flags['segment-duration']),
       preset: flags.preset,
+      ...(flags['chunk-seconds'] === undefined ? {} : {chunkSeconds: Number(flags['chunk-seconds'])}),
       signal: this.signal,
     }
 
@@ -56,9 +62,17 @@ export default class Transcode extends BaseCommand {
       return plan
     }
 
-    const manifest = (await this.step(`Transcoding ${path.basename(args.input)}`, (update) =>
-      transcodeLadder({...options, onProgress: update}),
-    )) as RenditionsManifest
+    if (flags.queue && flags['chunk-seconds'] === undefined) throw new UserError('--queue spreads chunks: use it with --chunk-seconds')
+    const chunks = flags.queue ? (await import('../lib/jobs/queue.js')).createQueueChunkEncoder(flags.queue) : undefined
+    let manifest: RenditionsManifest
+    try {
+      manifest = (await this.step(`Transcoding ${path.basename(args.input)}`, (update) =>
+        transcodeLadder({...options, ...(chunks ? {chunkEncoder: chunks.encode} : {}), onProgress: update}),
+      )) as RenditionsManifest
+    } finally {
+      await chunks?.close()
+    }
+
     for (const rendition of manifest.renditions) {
       this.say(`${rendition.name.padEnd(6)} ${`${rendition.width}x${rendition.height}`.padEnd(10)} ${rendition.codecs.padEnd(22)} ${rendition.file}`)
     }

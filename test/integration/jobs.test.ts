@@ -10,6 +10,7 @@ import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {startApiServer} from '../../src/lib/api/serve.js'
 import {withCatalog} from '../../src/lib/catalog/connection.js'
 import {findVideoWithPackage, listVideos} from '../../src/lib/catalog/videos.js'
 import {listJobs} from '../../src/lib/jobs/queue.js'
@@ -163,6 +164,17 @@ describe('the job queue on Redis', () => {
     })
     const playlist = await readFile(path.join(media, taken, 'media_0.m3u8'), 'utf8')
     expect(playlist).toContain('#EXT-X-ENDLIST')
+
+    // A `serve` with the queue shows its depth and the jobs' durations to Prometheus.
+    const server = await startApiServer({dataDir: shared, db, host: '127.0.0.1', port: 0, queueUrl: queue, logLevel: 'silent'})
+    try {
+      const metrics = await (await fetch(`${server.url}/metrics`)).text()
+      expect(metrics).toMatch(/livectl_queue_jobs\{state="completed"\} 3/)
+      expect(metrics).toMatch(/livectl_queue_jobs\{state="waiting"\} 0/)
+      expect(metrics).toMatch(/livectl_queue_job_duration_seconds\{quantile="0.5"\} \d/)
+    } finally {
+      await server.close()
+    }
   })
 
   it('fails a corrupt input once, with its reason, and `jobs retry` runs it again', async () => {

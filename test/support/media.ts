@@ -58,3 +58,26 @@ export async function decodeCleanly(file: string): Promise<void> {
   const {ffmpeg} = await mediaTools()
   await capture(ffmpeg, ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'])
 }
+
+/** Presentation times of every video frame, in order. */
+export async function framePresentationTimes(file: string): Promise<number[]> {
+  const {ffprobe} = await mediaTools()
+  const out = await capture(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file])
+  // A frame with side data (x264's SEI at a chunk's first frame) prints a second, empty csv line.
+  return out.split('\n').map((line) => line.split(',')[0]).filter((field): field is string => Boolean(field)).map(Number)
+}
+
+/** ffmpeg's SSIM (All, in dB) of a rendition against the source scaled to its size with lanczos. */
+export async function ssimDb(rendition: string, source: string, width: number, height: number): Promise<number> {
+  const {ffmpeg} = await mediaTools()
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-i', rendition, '-i', source, '-lavfi', `[1:v]scale=${width}:${height}:flags=lanczos[ref];[0:v][ref]ssim`, '-f', 'null', '-'], {stdio: ['ignore', 'ignore', 'pipe']})
+    let err = ''
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => (code === 0 ? resolve(err) : reject(new Error(`ssim exited ${code}: ${err.slice(-500)}`))))
+  })
+  const match = /SSIM .*All:[\d.]+ \(([\d.]+|inf)\)/.exec(out)
+  if (!match) throw new Error(`no SSIM in ffmpeg's output: ${out.slice(-300)}`)
+  return match[1] === 'inf' ? Infinity : Number(match[1])
+}

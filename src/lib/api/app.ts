@@ -158,6 +158,8 @@ export async function buildApiServer(options: ApiOptions): Promise<{app: ApiApp;
   await app.register(swagger, {
     openapi: {
       info: {title: 'livectl API', version: '1', description: 'Frames for players, comments (also as a live stream), videos and their media.'},
+      // Uploads (POST /videos, with `serve --upload-token`) need the token as a bearer token.
+      components: {securitySchemes: {bearerAuth: {type: 'http', scheme: 'bearer'}}},
     },
   })
   for (const schema of [schemas.errorSchema, schemas.frameSchema, schemas.commentSchema, schemas.videoSchema]) app.addSchema(schema)

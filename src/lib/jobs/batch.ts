@@ -6,7 +6,7 @@
 import {readFile} from 'node:fs/promises'
 
 import {CancelledError, ExitCode, toErrorReport, UserError} from '../errors.js'
-import {runVodJob, type VodJobEnvironment, type VodJobProgress, type VodJobResult, type VodJobSpec} from './vod-job.js'
+import {planVodJob, runVodJob, type VodJobEnvironment, type VodJobPlan, type VodJobProgress, type VodJobResult, type VodJobSpec} from './vod-job.js'
 
 export interface BatchEntry {
   input: string
@@ -97,4 +97,26 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     failed: count('failed'),
     entries,
   }
+}
+
+export interface BatchPlan {
+  dryRun: true
+  jobs: Array<VodJobPlan | {videoId: string; input: string; action: 'fail'; reason: string}>
+}
+
+/** What runBatch would do, input by input, changing nothing. */
+export async function planBatch(jobs: readonly VodJobSpec[], environment: VodJobEnvironment): Promise<BatchPlan> {
+  assertDistinctIds(jobs)
+  const planned: BatchPlan['jobs'] = []
+  for (const job of jobs) {
+    try {
+      planned.push(await planVodJob(job, environment))
+    } catch (error) {
+      const report = toErrorReport(error)
+      if (report.kind === 'bug') throw error
+      planned.push({videoId: job.videoId, input: job.input, action: 'fail', reason: report.message})
+    }
+  }
+
+  return {dryRun: true, jobs: planned}
 }

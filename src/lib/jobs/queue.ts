@@ -13,12 +13,17 @@
  * - A worker asked to stop (SIGTERM) aborts its running jobs and puts them back in the queue
  *   without counting an attempt.
  */
-import {DelayedError, type Job, Queue, UnrecoverableError, Worker} from 'bullmq'
+import {DelayedError, type Job, Queue, QueueEvents, UnrecoverableError, Worker} from 'bullmq'
 
 import {CancelledError, ExternalError, toErrorReport, UserError} from '../errors.js'
+import {buildChunkArgs, type ChunkEncoder, type ChunkTask} from '../media/chunks.js'
+import {mediaTools} from '../media/tools.js'
+import {runProcess} from '../process.js'
 import {runVodJob, type VodJobEnvironment, type VodJobResult, type VodJobSpec} from './vod-job.js'
 
 export const QUEUE_NAME = 'livectl-vod'
+/** Chunks of chunked encodes: a queue of their own, so a worker whose VOD job waits for its chunks still encodes chunks. */
+export const CHUNK_QUEUE_NAME = 'livectl-chunks'
 const JOB_NAME = 'vod'
 export const DEFAULT_ATTEMPTS = 3
 export const DEFAULT_BACKOFF_MS = 5000
@@ -247,6 +252,7 @@ export async function runWorker(options: WorkerOptions): Promise<{completed: num
   let completed = 0
   let failed = 0
 
+  const chunks = createQueueChunkEncoder(options.redisUrl)
   const processor = async (job: Job, token?: string): Promise<VodJobResult> => {
     const spec = job.data as VodJobSpec
     options.onEvent?.({type: 'started', jobId: job.id as string, videoId: spec.videoId, attempt: job.attemptsMade + 1})
@@ -254,6 +260,8 @@ export async function runWorker(options: WorkerOptions): Promise<{completed: num
     try {
       return await runVodJob(spec, {
         ...options.environment,
+        // A chunked job spreads its chunks over every worker (this one included).
+        chunkEncoder: chunks.encode,
         signal: stopping.signal,
         onProgress: (progress) => {
           const rounded = Math.floor(progress.fraction * 100) / 100
@@ -296,23 +304,94 @@ export async function runWorker(options: WorkerOptions): Promise<{completed: num
     options.onEvent?.({type: 'failed', jobId: job.id as string, videoId: (job.data as VodJobSpec).videoId, reason: error.message, willRetry})
   })
   worker.on('error', (error) => options.onEvent?.({type: 'error', message: error.message}))
+  const chunkWorker = createChunkWorker(options.redisUrl, {concurrency: options.concurrency ?? 1, lockDurationMs: options.lockDurationMs, stalledIntervalMs: options.stalledIntervalMs, signal: stopping.signal})
+  chunkWorker.on('error', (error) => options.onEvent?.({type: 'error', message: error.message}))
 
   // Fail now, naming Redis, when it cannot be reached.
   try {
     await worker.waitUntilReady()
+    await chunkWorker.waitUntilReady()
   } catch (error) {
     await worker.close(true).catch(() => undefined)
+    await chunkWorker.close(true).catch(() => undefined)
+    await chunks.close()
     throw queueUnavailable(options.redisUrl, error)
   }
 
-  const running = worker.run()
+  const running = Promise.all([worker.run(), chunkWorker.run()])
   await new Promise<void>((resolve) => {
     if (stopping.signal.aborted) resolve()
     else stopping.signal.addEventListener('abort', () => resolve(), {once: true})
   })
   // Running jobs see the abort, put themselves back and end; then the worker closes.
   await worker.close()
+  await chunkWorker.close()
+  await chunks.close()
   await running.catch(() => undefined)
   options.signal?.removeEventListener('abort', stop)
   return {completed, failed}
+}
+
+/** Encodes chunk tasks on the queue's workers and waits for each; `close` when done. */
+export function createQueueChunkEncoder(redisUrl: string): {encode: ChunkEncoder; close(): Promise<void>} {
+  // One queue and one event stream for all the chunks (they are encoded at once: open them once).
+  let opened: Promise<{queue: Queue; events: QueueEvents}> | undefined
+  const open = () => {
+    opened ??= (async () => {
+      const queue = new Queue(CHUNK_QUEUE_NAME, {connection: parseRedisUrl(redisUrl)})
+      const events = new QueueEvents(CHUNK_QUEUE_NAME, {connection: parseRedisUrl(redisUrl, {blocking: true})})
+      queue.on('error', () => undefined)
+      events.on('error', () => undefined)
+      await events.waitUntilReady()
+      return {queue, events}
+    })()
+    return opened
+  }
+
+  return {
+    encode: async (task: ChunkTask) => {
+      const {queue, events} = await open()
+      const job = await queue.add('chunk', task, {
+        jobId: `${task.key}-${task.chunk.index}`,
+        attempts: DEFAULT_ATTEMPTS,
+        backoff: {type: 'exponential', delay: DEFAULT_BACKOFF_MS},
+        removeOnComplete: {count: 1000},
+        removeOnFail: {count: 1000},
+      })
+      try {
+        await job.waitUntilFinished(events)
+      } catch (error) {
+        throw new ExternalError(`Chunk ${task.chunk.index} of ${task.input} failed on a worker: ${(error as Error).message}`, {cause: error})
+      }
+    },
+    close: async () => {
+      if (!opened) return
+      const {queue, events} = await opened.catch(() => ({queue: undefined, events: undefined}))
+      await events?.close().catch(() => undefined)
+      await queue?.close().catch(() => undefined)
+    },
+  }
+}
+
+function createChunkWorker(redisUrl: string, options: {concurrency: number; lockDurationMs?: number; stalledIntervalMs?: number; signal: AbortSignal}): Worker {
+  return new Worker(CHUNK_QUEUE_NAME, async (job: Job, token?: string) => {
+    const {ffmpeg} = await mediaTools()
+    try {
+      await runProcess(ffmpeg, buildChunkArgs(job.data as ChunkTask), {signal: options.signal})
+    } catch (error) {
+      if (options.signal.aborted) {
+        await job.moveToDelayed(Date.now(), token)
+        throw new DelayedError()
+      }
+
+      throw error
+    }
+  }, {
+    connection: parseRedisUrl(redisUrl, {blocking: true}),
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    maxStalledCount: 2,
+    autorun: false,
+  })
 }

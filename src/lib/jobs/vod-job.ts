@@ -19,6 +19,7 @@ import {assertValidId, idFromName} from '../catalog/ids.js'
 import {findVideoWithPackage, writeJobStatus} from '../catalog/videos.js'
 import {CancelledError, toErrorReport, UserError} from '../errors.js'
 import {ensureDir, exists, readJsonFile, removeQuietly, writeJsonAtomic} from '../files.js'
+import type {ChunkEncoder} from '../media/chunks.js'
 import {loadLadder} from '../media/ladder.js'
 import {RENDITIONS_FILE, transcodeLadder} from '../media/transcode.js'
 import {PACKAGE_MANIFEST_FILE, type PackageFormat, type PackageManifest} from '../package/manifest.js'
@@ -40,6 +41,8 @@ export interface VodJobSpec {
   preset: string
   formats?: PackageFormat[]
   invalidate?: InvalidationOptions
+  /** Encode in chunks of this many seconds (see media/chunks.ts). */
+  chunkSeconds?: number
 }
 
 /** Where and how this process runs the job. */
@@ -50,6 +53,8 @@ export interface VodJobEnvironment extends StorageConfig {
   onProgress?: (progress: VodJobProgress) => void
   /** Removes the intermediate renditions and package once published (default true). */
   cleanUp?: boolean
+  /** Where the chunks of a chunked job are encoded (the queue's workers); default here. */
+  chunkEncoder?: ChunkEncoder
 }
 
 export type VodStage = 'fetch' | 'transcode' | 'segment' | 'publish'
@@ -121,7 +126,7 @@ async function fingerprintOf(spec: VodJobSpec, config: StorageConfig): Promise<s
     source = {size: facts.size, mtimeMs: Math.round(facts.mtimeMs)}
   }
 
-  return JSON.stringify({source, to: spec.to, ladder: spec.ladder, segment: spec.segmentDurationSeconds, preset: spec.preset, formats: spec.formats ?? ['hls', 'dash']})
+  return JSON.stringify({source, to: spec.to, ladder: spec.ladder, segment: spec.segmentDurationSeconds, preset: spec.preset, formats: spec.formats ?? ['hls', 'dash'], chunk: spec.chunkSeconds})
 }
 
 async function openObject(uri: string, config: StorageConfig) {
@@ -140,6 +145,37 @@ async function readState(file: string): Promise<JobState | undefined> {
     // A damaged state file only costs a redo.
     return undefined
   }
+}
+
+export interface VodJobPlan {
+  videoId: string
+  input: string
+  location: string
+  /** skip: published before from the same input and settings; run: from the start; resume: from a later stage. */
+  action: 'skip' | 'run' | 'resume'
+  /** The stages a run would do. */
+  stages: VodStage[]
+}
+
+/** What runVodJob would do now, without doing it (for --dry-run). */
+export async function planVodJob(spec: VodJobSpec, environment: Pick<VodJobEnvironment, 'dataDir' | 'db' | 's3Endpoint' | 'hdfsUser' | 'hdfsDelegationToken'>): Promise<VodJobPlan> {
+  const videoId = assertValidId(spec.videoId)
+  const location = `${(await openStorage(spec.to, environment)).uri.replace(/\/$/, '')}/${videoId}`
+  const fingerprint = await fingerprintOf(spec, environment)
+  const state = await readState(path.join(jobDir(environment.dataDir, videoId), 'state.json'))
+  const all: VodStage[] = [...(isStorageUri(spec.input) ? (['fetch'] as const) : []), 'transcode', 'segment', 'publish']
+  if (state?.fingerprint !== fingerprint) return {videoId, input: spec.input, location, action: 'run', stages: all}
+  if (state.result) {
+    const video = await withCatalog({url: environment.db, dataDir: environment.dataDir}, (catalog) => findVideoWithPackage(catalog, videoId))
+    if (video?.status === 'ready' && video.packageLocation === state.result.location) return {videoId, input: spec.input, location, action: 'skip', stages: []}
+  }
+
+  // A stage counts as done only if its output is still there (as runVodJob checks).
+  const dir = jobDir(environment.dataDir, videoId)
+  const transcoded = Boolean(state.done.transcode) && (await exists(path.join(dir, 'renditions', RENDITIONS_FILE)))
+  const segmented = transcoded && Boolean(state.done.segment) && (await exists(path.join(dir, 'package', PACKAGE_MANIFEST_FILE)))
+  const needed = all.filter((stage) => (stage === 'fetch' ? !transcoded : stage === 'transcode' ? !transcoded : stage === 'segment' ? !segmented : true))
+  return {videoId, input: spec.input, location, action: needed.length === all.length ? 'run' : 'resume', stages: needed}
 }
 
 /** Runs (or resumes, or skips) one job. Throws the stage's error after writing `failed` with its reason. */
@@ -209,7 +245,8 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
     let source = spec.input
     if (isStorageUri(spec.input)) {
       source = inputFile
-      if (!current.done.fetch || !(await exists(inputFile))) {
+      const transcoded = current.done.transcode && (await exists(path.join(renditionsDir, RENDITIONS_FILE)))
+      if (!transcoded && (!current.done.fetch || !(await exists(inputFile)))) {
         report('fetch', 0)
         await fetchObject(spec.input, inputFile, environment)
         await markDone('fetch')
@@ -225,6 +262,8 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
         rungs: await loadLadder(spec.ladder),
         segmentDurationSeconds: spec.segmentDurationSeconds,
         preset: spec.preset,
+        ...(spec.chunkSeconds === undefined ? {} : {chunkSeconds: spec.chunkSeconds}),
+        ...(environment.chunkEncoder ? {chunkEncoder: environment.chunkEncoder} : {}),
         signal: environment.signal,
         onProgress: (progress) => report('transcode', progress.fraction, progress.speed),
       })

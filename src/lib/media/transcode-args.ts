@@ -17,6 +17,8 @@ export interface TranscodeArgsInput {
   tune?: string
   /** Size of the decoded (autorotated) picture, so that a rung of that size counts as the source. */
   sourcePicture?: {width: number; height: number}
+  /** Only this stretch of the source (a chunk): from a frame-exact start, this many frames (all to the end when absent). */
+  range?: {startSeconds: number; frames?: number}
 }
 
 /** GOP length in frames for a segment duration: one keyframe at every segment boundary. */
@@ -101,6 +103,8 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
     // key=value progress blocks on stdout, no stats line on stderr.
     '-nostats',
     '-progress', 'pipe:1',
+    // A chunk: seek before the input (fast, and exact: frames before the start are decoded and dropped).
+    ...(options.range ? ['-ss', options.range.startSeconds.toFixed(6)] : []),
     '-i', options.input,
     '-filter_complex', buildLadderFilterGraph(options.renditions, options.hasAudio, options.sourcePicture),
   ]
@@ -125,6 +129,7 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
       '-x264-params', 'open-gop=0',
     )
     if (options.hasAudio) args.push('-c:a', 'aac', '-b:a', `${rendition.audioBitrateKbps}k`)
+    if (options.range?.frames !== undefined) args.push('-frames:v', String(options.range.frames))
     args.push('-f', 'mp4', options.outputs[index] as string)
   })
 

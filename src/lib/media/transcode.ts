@@ -2,12 +2,13 @@
  * `transcodeLadder`: one source into a ladder of H.264/AAC MP4 renditions in one ffmpeg process,
  * written to a staging directory and moved into place only when complete.
  */
-import {stat} from 'node:fs/promises'
+import {stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {UserError} from '../errors.js'
-import {assertReplaceableDir, commitStagingDir, createStagingDir, removeQuietly, writeJsonAtomic} from '../files.js'
+import {assertReplaceableDir, commitStagingDir, createStagingDir, ensureDir, removeQuietly, writeJsonAtomic} from '../files.js'
 import {runProcess} from '../process.js'
+import {buildAudioArgs, buildChunkArgs, buildJoinArgs, type ChunkEncoder, type ChunkPlan, type ChunkTask, concatList, planChunks} from './chunks.js'
 import {AAC_LC_CODEC, avcCodecString} from './codecs.js'
 import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './ladder.js'
 import {decodedPicture, probeSource, type SourceFacts} from './probe.js'
@@ -78,6 +79,10 @@ export interface TranscodeOptions {
   segmentDurationSeconds: number
   preset: string
   dryRun?: boolean
+  /** Encode in chunks of this many seconds (whole segments), joined without re-encoding; see chunks.ts. */
+  chunkSeconds?: number
+  /** Where chunks are encoded (default: here, one after another); the queue's encoder spreads them over the workers, all at once. */
+  chunkEncoder?: ChunkEncoder
   signal?: AbortSignal
   onProgress?: (progress: TranscodeProgress) => void
 }
@@ -166,7 +171,17 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
         outTimeSeconds: progress.outTimeSeconds,
       })
     })
-    await runProcess(ffmpeg, argsFor(staging), {signal: options.signal, onStdoutLine: onProgressLine})
+    const chunks = options.chunkSeconds === undefined ? undefined : planChunks({
+      durationSeconds: requireDuration(source),
+      frameRate: source.video.frameRate,
+      chunkSeconds: options.chunkSeconds,
+      segmentDurationSeconds,
+    })
+    if (chunks && chunks.length > 1) {
+      await encodeInChunks({ffmpeg, input, plan, chunks, staging, hasAudio, source, segmentDurationSeconds, preset, encoder: options.chunkEncoder, signal: options.signal, onProgress: options.onProgress})
+    } else {
+      await runProcess(ffmpeg, argsFor(staging), {signal: options.signal, onStdoutLine: onProgressLine})
+    }
 
     const renditions = await Promise.all(plan.map((planned) => describeRendition(staging, planned, hasAudio, options.signal)))
     const truncated = truncationWarning(input, source.durationSeconds, Math.max(...renditions.map((rendition) => rendition.durationSeconds)))
@@ -188,6 +203,92 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
     await removeQuietly(staging)
     throw error
   }
+}
+
+function requireDuration(source: SourceFacts): number {
+  if (source.durationSeconds === undefined || !(source.durationSeconds > 0)) {
+    throw new UserError(`${source.path}: its duration is unknown, so it cannot be cut into chunks`, {hint: 'Remux it into MP4 or MKV first, or transcode without --chunk-seconds.'})
+  }
+
+  return source.durationSeconds
+}
+
+interface ChunkedEncode {
+  ffmpeg: string
+  input: string
+  plan: readonly PlannedRendition[]
+  chunks: readonly ChunkPlan[]
+  staging: string
+  hasAudio: boolean
+  source: SourceFacts
+  segmentDurationSeconds: number
+  preset: string
+  encoder?: ChunkEncoder
+  signal?: AbortSignal
+  onProgress?: (progress: TranscodeProgress) => void
+}
+
+/** The ladder chunk by chunk, the audio once, then each rung's chunks joined with the audio (chunks.ts). */
+async function encodeInChunks(job: ChunkedEncode): Promise<void> {
+  const chunkDir = path.join(job.staging, 'chunks')
+  await ensureDir(chunkDir)
+  const total = requireDuration(job.source)
+  const frameRate = job.source.video.frameRate
+  // Video is most of the work: chunks take 95 % of the progress, audio and joins the rest.
+  let doneSeconds = 0
+  const tasks: ChunkTask[] = job.chunks.map((chunk) => ({
+    key: path.basename(job.staging),
+    input: job.input,
+    renditions: job.plan,
+    outputs: job.plan.map((rendition) => path.join(chunkDir, `${String(chunk.index).padStart(5, '0')}-${rendition.name}.mp4`)),
+    chunk,
+    frameRate,
+    segmentDurationSeconds: job.segmentDurationSeconds,
+    preset: job.preset,
+    sourcePicture: decodedPicture(job.source.video),
+  }))
+  const secondsOf = (chunk: ChunkPlan) => (chunk.frames === undefined ? total - chunk.startSeconds : chunk.frames / frameRate)
+  if (job.encoder) {
+    // Elsewhere (queue workers): all at once; progress as chunks complete.
+    const encoder = job.encoder
+    await Promise.all(tasks.map(async (task) => {
+      await encoder(task, job.signal)
+      doneSeconds += secondsOf(task.chunk)
+      job.onProgress?.({fraction: (0.95 * doneSeconds) / total})
+    }))
+  } else {
+    for (const task of tasks) {
+      const chunkSeconds = secondsOf(task.chunk)
+      await runProcess(job.ffmpeg, buildChunkArgs(task), {
+        signal: job.signal,
+        onStdoutLine: createProgressParser((progress) => {
+          const within = Math.min(progress.outTimeSeconds ?? 0, chunkSeconds)
+          job.onProgress?.({fraction: (0.95 * (doneSeconds + within)) / total, speed: progress.speed, outTimeSeconds: task.chunk.startSeconds + within})
+        }),
+      })
+      doneSeconds += chunkSeconds
+    }
+  }
+
+  const chunkFiles = job.plan.map((_, index) => tasks.map((task) => task.outputs[index] as string))
+
+  const audioFiles = new Map<number, string>()
+  if (job.hasAudio) {
+    for (const kbps of new Set(job.plan.map((rendition) => rendition.audioBitrateKbps ?? 128))) {
+      const file = path.join(chunkDir, `audio-${kbps}k.m4a`)
+      await runProcess(job.ffmpeg, buildAudioArgs(job.input, kbps, file), {signal: job.signal})
+      audioFiles.set(kbps, file)
+    }
+  }
+
+  for (const [index, rendition] of job.plan.entries()) {
+    const list = path.join(chunkDir, `${rendition.name}.txt`)
+    await writeFile(list, concatList(chunkFiles[index] ?? []))
+    await runProcess(job.ffmpeg, buildJoinArgs(list, job.hasAudio ? audioFiles.get(rendition.audioBitrateKbps ?? 128) : undefined, path.join(job.staging, `${rendition.name}.mp4`)), {signal: job.signal})
+    job.onProgress?.({fraction: 0.95 + (0.05 * (index + 1)) / job.plan.length})
+  }
+
+  await removeQuietly(chunkDir)
 }
 
 async function describeRendition(dir: string, planned: PlannedRendition, hasAudio: boolean, signal?: AbortSignal): Promise<Rendition> {

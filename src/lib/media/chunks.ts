@@ -1,0 +1,107 @@
+/**
+ * Chunked encoding: a long recording cut at segment boundaries into chunks, each chunk's whole
+ * video ladder encoded on its own (one after another here, or on queue workers), the audio encoded
+ * once for the whole file (a join in audio is audible: AAC priming at every chunk start), and each
+ * rung's chunks joined without re-encoding (concat demuxer, stream copy) with the audio muxed in.
+ *
+ * Every chunk starts on a segment boundary, so its first frame is a keyframe where the one-process
+ * encode has one too, and its forced keyframes (every segment, counted from its own start) land
+ * on the same boundaries. Chunks are cut by frame count, not by time: no frame repeated or lost at
+ * a join. Pure argv builders and plans here; transcode.ts runs them.
+ */
+import {UserError} from '../errors.js'
+import type {PlannedRendition} from './ladder.js'
+import {buildTranscodeArgs} from './transcode-args.js'
+
+export interface ChunkPlan {
+  index: number
+  startSeconds: number
+  /** Frames in the chunk; undefined for the last, which runs to the end of the source. */
+  frames?: number
+}
+
+/** The chunks of a source: whole segments each, the last one taking what is left. */
+export function planChunks(options: {durationSeconds: number; frameRate: number; chunkSeconds: number; segmentDurationSeconds: number}): ChunkPlan[] {
+  const {durationSeconds, frameRate, chunkSeconds, segmentDurationSeconds} = options
+  const segmentsPerChunk = chunkSeconds / segmentDurationSeconds
+  if (!(chunkSeconds > 0) || Math.abs(segmentsPerChunk - Math.round(segmentsPerChunk)) > 1e-6 || Math.round(segmentsPerChunk) < 1) {
+    throw new UserError(`--chunk-seconds must be a whole number of segments (${segmentDurationSeconds} s each); got ${chunkSeconds}`, {
+      hint: `Try ${Math.max(1, Math.round(segmentsPerChunk)) * segmentDurationSeconds}.`,
+    })
+  }
+
+  const framesPerChunk = Math.round(chunkSeconds * frameRate)
+  const count = Math.max(1, Math.ceil(durationSeconds / chunkSeconds - 1e-6))
+  return Array.from({length: count}, (_, index) => ({
+    index,
+    startSeconds: (index * framesPerChunk) / frameRate,
+    ...(index < count - 1 ? {frames: framesPerChunk} : {}),
+  }))
+}
+
+export interface ChunkArgsInput {
+  input: string
+  renditions: readonly PlannedRendition[]
+  /** One output per rendition: the chunk's video for that rung. */
+  outputs: readonly string[]
+  chunk: ChunkPlan
+  frameRate: number
+  segmentDurationSeconds: number
+  preset: string
+  sourcePicture?: {width: number; height: number}
+}
+
+/** One chunk's ladder, video only: the same encoder settings as the one-process transcode. */
+export function buildChunkArgs(options: ChunkArgsInput): string[] {
+  return buildTranscodeArgs({
+    input: options.input,
+    renditions: options.renditions,
+    outputs: options.outputs,
+    hasAudio: false,
+    frameRate: options.frameRate,
+    segmentDurationSeconds: options.segmentDurationSeconds,
+    preset: options.preset,
+    sourcePicture: options.sourcePicture,
+    range: {startSeconds: options.chunk.startSeconds, ...(options.chunk.frames === undefined ? {} : {frames: options.chunk.frames})},
+  })
+}
+
+/** The whole file's audio, once: stereo 48 kHz AAC, as the one-process transcode makes it. */
+export function buildAudioArgs(input: string, bitrateKbps: number, output: string): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1',
+    '-i', input,
+    '-map', '0:a:0', '-vn',
+    '-af', 'aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo',
+    '-c:a', 'aac', '-b:a', `${bitrateKbps}k`,
+    '-f', 'mp4', output,
+  ]
+}
+
+/** A rung's chunks joined by stream copy (concat demuxer over a list file), with the audio muxed in. */
+export function buildJoinArgs(listFile: string, audioFile: string | undefined, output: string): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-y', '-loglevel', 'warning',
+    '-f', 'concat', '-safe', '0', '-i', listFile,
+    ...(audioFile ? ['-i', audioFile] : []),
+    '-map', '0:v:0',
+    ...(audioFile ? ['-map', '1:a:0'] : []),
+    '-c', 'copy',
+    '-movflags', '+faststart',
+    '-f', 'mp4', output,
+  ]
+}
+
+/** The concat demuxer's list: one `file` line per chunk, quoted for its syntax. */
+export function concatList(files: readonly string[]): string {
+  return files.map((file) => `file '${file.replace(/'/g, "'\\''")}'\n`).join('')
+}
+
+/** One chunk's encode as data: what a queue worker needs to run it (paths on storage every worker sees). */
+export interface ChunkTask extends ChunkArgsInput {
+  /** Identifies the transcode it belongs to (for job ids). */
+  key: string
+}
+
+/** Runs a chunk's encode somewhere: in this process by default, or on the queue's workers. */
+export type ChunkEncoder = (task: ChunkTask, signal?: AbortSignal) => Promise<void>
