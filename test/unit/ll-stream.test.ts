@@ -113,6 +113,27 @@ describe('LlStream', () => {
     }
   })
 
+  it('waits for an init segment the encoder is still writing, and is not broken by it afterwards', async () => {
+    // The encoder writes init segments in place: a poll may read one half written.
+    const whole = initSegment(TIMESCALE)
+    await writeFile(path.join(dir, 'init-0.m4s'), whole.subarray(0, 20))
+    await writeChunk(1, 0)
+    const ll = stream()
+    ll.start()
+    try {
+      const waiting = ll.playlist('media_0.m3u8', {msn: 0, part: 0, skip: false})
+      let answered = false
+      void waiting.then(() => (answered = true), () => (answered = true))
+      await ll.playlist('media_0.m3u8', {skip: false})
+      expect(answered).toBe(false)
+      await writeFile(path.join(dir, 'init-0.m4s'), whole)
+      const playlist = parse(await waiting)
+      expect(playlist.preloadSegment?.parts?.map((part) => part.uri)).toEqual(['seg-0-00001.p0.m4s'])
+    } finally {
+      ll.stop()
+    }
+  })
+
   it('refuses a request more than two segments ahead, and times out one never satisfied', async () => {
     await writeChunk(1, 0)
     const ll = stream({holdMs: 50})

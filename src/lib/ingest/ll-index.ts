@@ -10,7 +10,7 @@ import {Buffer} from 'node:buffer'
 import {open, readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {type Fmp4Chunk, readInit, scanChunks} from '../package/fmp4.js'
+import {type Fmp4Chunk, Fmp4Error, readInit, scanChunks} from '../package/fmp4.js'
 import type {LlPart, LlSegment} from '../package/ll-hls.js'
 import {partUri} from '../package/ll-hls.js'
 
@@ -111,7 +111,8 @@ export class LlTrack {
       try {
         this.init = readInit(await readFile(path.join(this.options.workDir, this.options.initUri)))
       } catch (error) {
-        if (isMissing(error)) return false
+        // The encoder writes the init segment in place: until it is whole, the track has not begun.
+        if (isMissing(error) || error instanceof Fmp4Error) return false
         throw error
       }
     }

@@ -123,14 +123,18 @@ export class LlStream {
 
   private async pollOnce(): Promise<void> {
     let changed = false
+    let failure: Error | undefined
     for (const track of this.tracks) {
       try {
         changed = (await track.poll()) || changed
       } catch (error) {
         // A chunk livectl cannot read is a bug or a broken encoder: report it to requests, keep the stream.
-        this.failure = error as Error
+        failure = error as Error
       }
     }
+
+    // Only while it lasts: a poll that reads every track again clears it (a stream is not broken for good by one bad read).
+    this.failure = failure
 
     if (changed) this.wake()
   }
