@@ -96,7 +96,20 @@ export function createHlsPlayer(options: PlayerOptions): Player {
     if (data.details.live) wasLive = true
     else if (wasLive) options.onEnded?.()
   })
+  // A live stream's playlist or part that failed every retry (an origin restarting, a network
+  // blip): load again, a few times, before giving up; any fragment loaded since resets the count.
+  let networkRecoveries = 0
+  hls.on(Hls.Events.FRAG_LOADED, () => {
+    networkRecoveries = 0
+  })
   hls.on(Hls.Events.ERROR, (_event, data) => {
+    if (data.fatal && data.type === Hls.ErrorTypes.NETWORK_ERROR && wasLive && networkRecoveries < 3) {
+      networkRecoveries += 1
+      console.warn(`hls.js: ${data.details}; loading again (${networkRecoveries}/3)`)
+      hls.startLoad()
+      return
+    }
+
     if (!data.fatal) {
       // hls.js recovers from these itself; the console says what happened, for whoever debugs a stall.
       console.debug(`hls.js: ${data.details}${data.error ? ` (${data.error.message})` : ''}`)
