@@ -87,7 +87,8 @@ export function buildJoinArgs(listFile: string, audioFile: string | undefined, o
     '-map', '0:v:0',
     ...(audioFile ? ['-map', '1:a:0'] : []),
     '-c', 'copy',
-    '-movflags', '+faststart',
+    // No +faststart: like the one-process transcode's, these are intermediate files for `segment`,
+    // and moving the index to the front would rewrite each rung once more.
     '-f', 'mp4', output,
   ]
 }

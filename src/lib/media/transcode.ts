@@ -235,7 +235,6 @@ async function encodeInChunks(job: ChunkedEncode): Promise<void> {
   const total = requireDuration(job.source)
   const frameRate = job.source.video.frameRate
   // Video is most of the work: chunks take 95 % of the progress, audio and joins the rest.
-  let doneSeconds = 0
   const tasks: ChunkTask[] = job.chunks.map((chunk) => ({
     key: path.basename(job.staging),
     input: job.input,
@@ -248,6 +247,45 @@ async function encodeInChunks(job: ChunkedEncode): Promise<void> {
     sourcePicture: decodedPicture(job.source.video),
   }))
   const secondsOf = (chunk: ChunkPlan) => (chunk.frames === undefined ? total - chunk.startSeconds : chunk.frames / frameRate)
+  // The audio of the whole file, once, beside the video chunks (it costs a fraction of a core).
+  const audioFiles = new Map<number, string>()
+  const stopAudio = new AbortController()
+  const audioSignal = job.signal ? AbortSignal.any([job.signal, stopAudio.signal]) : stopAudio.signal
+  const audioDone = (async () => {
+    if (!job.hasAudio) return
+    for (const kbps of new Set(job.plan.map((rendition) => rendition.audioBitrateKbps ?? 128))) {
+      const file = path.join(chunkDir, `audio-${kbps}k.m4a`)
+      await runProcess(job.ffmpeg, buildAudioArgs(job.input, kbps, file), {signal: audioSignal})
+      audioFiles.set(kbps, file)
+    }
+  })()
+  // Awaited below; a failure there must not go unhandled while the chunks run.
+  audioDone.catch(() => undefined)
+  try {
+    await encodeChunkVideo(job, tasks, secondsOf, total)
+  } catch (error) {
+    // No audio encoder left writing into a staging folder that is about to be removed.
+    stopAudio.abort()
+    await audioDone.catch(() => undefined)
+    throw error
+  }
+
+  const chunkFiles = job.plan.map((_, index) => tasks.map((task) => task.outputs[index] as string))
+  await audioDone
+
+  for (const [index, rendition] of job.plan.entries()) {
+    const list = path.join(chunkDir, `${rendition.name}.txt`)
+    await writeFile(list, concatList(chunkFiles[index] ?? []))
+    await runProcess(job.ffmpeg, buildJoinArgs(list, job.hasAudio ? audioFiles.get(rendition.audioBitrateKbps ?? 128) : undefined, path.join(job.staging, `${rendition.name}.mp4`)), {signal: job.signal})
+    job.onProgress?.({fraction: 0.95 + (0.05 * (index + 1)) / job.plan.length})
+  }
+
+  await removeQuietly(chunkDir)
+}
+
+/** The chunks' video: on the encoder given (queue workers, all at once), else here one after another. */
+async function encodeChunkVideo(job: ChunkedEncode, tasks: readonly ChunkTask[], secondsOf: (chunk: ChunkPlan) => number, total: number): Promise<void> {
+  let doneSeconds = 0
   if (job.encoder) {
     // Elsewhere (queue workers): all at once; progress as chunks complete.
     const encoder = job.encoder
@@ -269,26 +307,6 @@ async function encodeInChunks(job: ChunkedEncode): Promise<void> {
       doneSeconds += chunkSeconds
     }
   }
-
-  const chunkFiles = job.plan.map((_, index) => tasks.map((task) => task.outputs[index] as string))
-
-  const audioFiles = new Map<number, string>()
-  if (job.hasAudio) {
-    for (const kbps of new Set(job.plan.map((rendition) => rendition.audioBitrateKbps ?? 128))) {
-      const file = path.join(chunkDir, `audio-${kbps}k.m4a`)
-      await runProcess(job.ffmpeg, buildAudioArgs(job.input, kbps, file), {signal: job.signal})
-      audioFiles.set(kbps, file)
-    }
-  }
-
-  for (const [index, rendition] of job.plan.entries()) {
-    const list = path.join(chunkDir, `${rendition.name}.txt`)
-    await writeFile(list, concatList(chunkFiles[index] ?? []))
-    await runProcess(job.ffmpeg, buildJoinArgs(list, job.hasAudio ? audioFiles.get(rendition.audioBitrateKbps ?? 128) : undefined, path.join(job.staging, `${rendition.name}.mp4`)), {signal: job.signal})
-    job.onProgress?.({fraction: 0.95 + (0.05 * (index + 1)) / job.plan.length})
-  }
-
-  await removeQuietly(chunkDir)
 }
 
 async function describeRendition(dir: string, planned: PlannedRendition, hasAudio: boolean, signal?: AbortSignal): Promise<Rendition> {
