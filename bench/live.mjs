@@ -104,7 +104,8 @@ function parseOptions() {
 
   const pushSeconds = Number(values['push-seconds'])
   const rungSeconds = Number(values['rung-seconds'])
-  const segments = values.segments.split(',').map(Number)
+  // "" for none: the low-latency settings alone.
+  const segments = values.segments === '' ? [] : values.segments.split(',').map(Number)
   for (const [name, value] of [['--push-seconds', pushSeconds], ['--rung-seconds', rungSeconds]]) {
     if (!Number.isInteger(value) || value < 12 || value > 600) throw new Error(`${name} must be a whole number of seconds from 12 to 600 (got ${value})`)
   }
