@@ -59,7 +59,7 @@ function input(overrides: Partial<LlPlaylistInput> = {}): LlPlaylistInput {
 describe('buildLlMediaPlaylist', () => {
   it('carries server control, part information, the preload hint and a report for every other rendition', () => {
     const playlist = parse(buildLlMediaPlaylist(input()))
-    expect(playlist.serverControl).toMatchObject({canBlockReload: true, canSkipUntil: 12, partHoldBack: 1.149})
+    expect(playlist.serverControl).toMatchObject({canBlockReload: true, canSkipUntil: 12, partHoldBack: 0.958})
     expect(playlist.partInf).toEqual({partTarget: 0.383})
     expect(playlist.preloadSegment?.preloadHints).toEqual([{type: 'PART', uri: 'seg-0-00021.p2.m4s'}])
     expect(playlist.renditionReports).toEqual([{uri: 'media_1.m3u8', lastMsn: 20, lastPart: 1}, {uri: 'media_3.m3u8', lastMsn: 20, lastPart: 2}])
