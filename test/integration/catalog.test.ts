@@ -58,7 +58,7 @@ describe('migrations', () => {
     await old.close()
 
     const migrated = await migrateDatabase({db: url, dataDir: work.dir})
-    expect(migrated.applied).toEqual(['0002_comment_media_time', '0003_live_ownership', '0004_live_origin'])
+    expect(migrated.applied).toEqual(['0002_comment_media_time', '0003_live_ownership', '0004_live_origin', '0005_job_progress'])
     const catalog = await openCatalog({url, dataDir: work.dir})
     try {
       expect((await listComments(catalog, {videoId: 'v'})).comments).toMatchObject([{id: 'old', data: 'before', at: null}])
@@ -104,7 +104,7 @@ describe.each(backends.filter((backend) => backend.enabled))('catalog on $name',
   it('is migrated on open, and migrating again changes nothing', async () => {
     const status = await catalogMigrationStatus(catalog)
     expect(status.pending).toEqual([])
-    expect(status.migrations.map((migration) => migration.name)).toEqual(['0001_initial', '0002_comment_media_time', '0003_live_ownership', '0004_live_origin'])
+    expect(status.migrations.map((migration) => migration.name)).toEqual(['0001_initial', '0002_comment_media_time', '0003_live_ownership', '0004_live_origin', '0005_job_progress'])
     const again = await migrateDatabase({db: url, dataDir: work.dir})
     expect(again.applied).toEqual([])
     expect((await databaseStatus({db: url, dataDir: work.dir})).pending).toEqual([])

@@ -86,15 +86,15 @@ describe('livectl', () => {
     const demo = JSON.parse(result.stdout)
     expect(demo).toMatchObject({
       sourceFile: path.join(dataDir, 'demo', 'source.mp4'),
-      hlsMaster: path.join(dataDir, 'packages', 'demo', 'master.m3u8'),
-      dashManifest: path.join(dataDir, 'packages', 'demo', 'manifest.mpd'),
+      hlsMaster: path.join(dataDir, 'jobs', 'demo', 'package', 'master.m3u8'),
+      dashManifest: path.join(dataDir, 'jobs', 'demo', 'package', 'manifest.mpd'),
       renditions: [{name: '144p', width: 256, height: 144}],
       videoId: 'demo',
       publishedTo: `file://${path.join(dataDir, 'media')}/demo`,
     })
     const show = await runCli(['videos', 'show', 'demo', '--json'], {env: {LIVECTL_DATA_DIR: dataDir}})
     expect(JSON.parse(show.stdout)).toMatchObject({id: 'demo', status: 'ready'})
-    expect(await readdir(path.join(dataDir, 'packages', 'demo'))).toEqual(expect.arrayContaining(['master.m3u8', 'manifest.mpd', 'livectl-package.json']))
+    expect(await readdir(path.join(dataDir, 'jobs', 'demo', 'package'))).toEqual(expect.arrayContaining(['master.m3u8', 'manifest.mpd', 'livectl-package.json']))
     expect(demo.watchUrl).toBe('http://127.0.0.1:8080/watch/demo')
   })
 

@@ -77,7 +77,7 @@ describe('catalog commands', () => {
     const migrate = JSON.parse((await runCli(['db', 'migrate', '--data-dir', dataDir, '--json'])).stdout)
     expect(migrate).toMatchObject({dialect: 'sqlite', pending: [], applied: []})
     const status = JSON.parse((await runCli(['db', 'status', '--data-dir', dataDir, '--json'])).stdout)
-    expect(status.migrations.map((migration: {name: string}) => migration.name)).toEqual(['0001_initial', '0002_comment_media_time', '0003_live_ownership', '0004_live_origin'])
+    expect(status.migrations.map((migration: {name: string}) => migration.name)).toEqual(['0001_initial', '0002_comment_media_time', '0003_live_ownership', '0004_live_origin', '0005_job_progress'])
     expect(status.migrations[0].executedAt).toMatch(/^\d{4}-/)
   })
 
