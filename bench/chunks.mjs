@@ -18,11 +18,10 @@ import {mkdir, rename, rm} from 'node:fs/promises'
 import path from 'node:path'
 import process from 'node:process'
 import {parseArgs} from 'node:util'
-import {fileURLToPath, pathToFileURL} from 'node:url'
 
+import {importDist, REPO_ROOT} from './live-clip.mjs'
 import {capture, environmentWithout, formatCommand, loadAverage, machineFacts, median, runMeasured, writeSection} from './support.mjs'
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const WORK_DIR = '.bench-work/chunks'
 const PRESET = 'veryfast'
 const SEGMENT_SECONDS = 2
@@ -43,12 +42,6 @@ function parseOptions() {
   }
 
   return {durationSeconds: Number(values.duration), chunkSeconds: Number(values['chunk-seconds']), rounds: Number(values.rounds), queue: values.queue}
-}
-
-async function importDist(modulePath) {
-  const file = path.join(REPO_ROOT, 'dist', modulePath)
-  if (!existsSync(file)) throw new Error(`${path.relative(REPO_ROOT, file)} is missing: run \`npm run build\` first`)
-  return import(pathToFileURL(file).href)
 }
 
 function startWorkers(count, queue, env) {

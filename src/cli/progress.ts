@@ -50,28 +50,37 @@ export async function runStep<T>(mode: ProgressMode, title: string, work: StepWo
       {
         title,
         task: async (_context, task) => {
-          let lastRender = 0
-          result = await work((progress) => {
-            const now = Date.now()
-            if (now - lastRender < 100 && progress.fraction !== 1) return
-            lastRender = now
-            task.output = formatStepUpdate(progress)
-          })
+          result = await work(renderTo(task))
         },
       },
     ],
-    {
-      concurrent: false,
-      exitOnError: true,
-      registerSignalListeners: false,
-      rendererOptions: {
-        collapseErrors: false,
-        ...(mode === 'tty-stderr' ? {processOutput: new ProcessOutput(process.stderr, process.stderr)} : {}),
-      },
-    },
+    listrOptions(mode, true),
   )
   await listr.run()
   return result as T
+}
+
+/** A listr2 task's progress line, redrawn at most every 100 ms (and always at 100 %). */
+function renderTo(task: {output: string}): (progress: StepUpdate) => void {
+  let lastRender = 0
+  return (progress) => {
+    const now = Date.now()
+    if (now - lastRender < 100 && progress.fraction !== 1) return
+    lastRender = now
+    task.output = formatStepUpdate(progress)
+  }
+}
+
+function listrOptions(mode: ProgressMode, exitOnError: boolean) {
+  return {
+    concurrent: false,
+    exitOnError,
+    registerSignalListeners: false,
+    rendererOptions: {
+      collapseErrors: false,
+      ...(mode === 'tty-stderr' ? {processOutput: new ProcessOutput(process.stderr, process.stderr)} : {}),
+    },
+  }
 }
 
 async function runPlainStep<T>(title: string, work: StepWork<T>, log: (line: string) => void): Promise<T> {
@@ -117,27 +126,13 @@ export async function runTaskList<T>(mode: ProgressMode, tasks: Array<ListedTask
     tasks.map((task) => ({
       title: task.title,
       task: async (_context: unknown, listed: {output: string; title: string}) => {
-        let lastRender = 0
-        const {value, outcome, failed} = await task.work((progress) => {
-          const now = Date.now()
-          if (now - lastRender < 100 && progress.fraction !== 1) return
-          lastRender = now
-          listed.output = formatStepUpdate(progress)
-        })
+        const {value, outcome, failed} = await task.work(renderTo(listed))
         values.push(value)
         listed.title = `${task.title}: ${outcome}`
         if (failed) throw new Error(outcome)
       },
     })),
-    {
-      concurrent: false,
-      exitOnError: false,
-      registerSignalListeners: false,
-      rendererOptions: {
-        collapseErrors: false,
-        ...(mode === 'tty-stderr' ? {processOutput: new ProcessOutput(process.stderr, process.stderr)} : {}),
-      },
-    },
+    listrOptions(mode, false),
   )
   await listr.run()
   return values

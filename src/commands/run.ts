@@ -12,6 +12,7 @@ import type {EnqueueResult} from '../lib/jobs/queue.js'
 import {videoIdFromInput, type VodJobProgress, type VodJobSpec} from '../lib/jobs/vod-job.js'
 import {X264_PRESETS} from '../lib/media/transcode.js'
 import {parseFormats} from '../lib/package/manifest.js'
+import {isStorageUri} from '../lib/storage/open.js'
 
 export default class Run extends BaseCommand {
   static override summary = 'Transcode, segment and publish recordings in one go: one input or many, resumable.'
@@ -63,10 +64,10 @@ export default class Run extends BaseCommand {
     const segmentDurationSeconds = Number(flags['segment-duration'])
     const to = flags.to ?? path.join(dataDir, 'media')
     const jobs: VodJobSpec[] = inputs.map((input) => ({
-      input: /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? input : path.resolve(input),
+      input: isStorageUri(input) ? input : path.resolve(input),
       videoId: flags['video-id'] ?? videoIdFromInput(input),
       ...(flags.title ? {title: flags.title} : {}),
-      to: /^[a-z][a-z0-9+.-]*:\/\//i.test(to) ? to : path.resolve(to),
+      to: isStorageUri(to) ? to : path.resolve(to),
       ladder: flags.ladder,
       segmentDurationSeconds,
       preset: flags.preset,

@@ -4,6 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {queueFlag} from '../cli/flags-queue.js'
 import {runWorker} from '../lib/jobs/queue.js'
+import {redactQueueUrl} from '../lib/jobs/redis-url.js'
 
 export default class WorkerCommand extends BaseCommand {
   static override summary = 'Run queued VOD jobs (transcode, segment, publish) until stopped: any number of workers on any number of machines.'
@@ -28,7 +29,7 @@ export default class WorkerCommand extends BaseCommand {
 
   public async run(): Promise<{completed: number; failed: number}> {
     const {flags} = await this.parse(WorkerCommand)
-    process.stderr.write(`livectl worker on ${flags.queue.replace(/\/\/[^@/]*@/, '//***@')} (concurrency ${flags.concurrency})\n`)
+    process.stderr.write(`livectl worker on ${redactQueueUrl(flags.queue)} (concurrency ${flags.concurrency})\n`)
     const result = await runWorker({
       redisUrl: flags.queue,
       concurrency: flags.concurrency,

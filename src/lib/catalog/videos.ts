@@ -1,4 +1,6 @@
 /** Videos in the catalog: registration, lookup and listing. */
+import type {Insertable, Updateable} from 'kysely'
+
 import {UserError} from '../errors.js'
 import type {PackageManifest} from '../package/manifest.js'
 import type {Catalog} from './connection.js'
@@ -70,11 +72,7 @@ export async function upsertVideo(catalog: Catalog, input: UpsertVideoInput): Pr
     progress: null,
     updated_at: now,
   }
-  await catalog.db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('videos').select('id').where('id', '=', input.id).executeTakeFirst()
-    if (existing) await trx.updateTable('videos').set(values).where('id', '=', input.id).execute()
-    else await trx.insertInto('videos').values({id: input.id, created_at: now, ...values}).execute()
-  })
+  await updateOrInsert(catalog, input.id, values, {id: input.id, created_at: now, ...values})
   const video = await findVideo(catalog, input.id)
   if (!video) throw new Error(`video ${input.id} vanished after it was written`)
   return video
@@ -107,14 +105,17 @@ export async function writeJobStatus(catalog: Catalog, input: JobStatusInput): P
     live_origin_url: null,
     updated_at: now,
   }
+  await updateOrInsert(catalog, input.id, status, {
+    id: input.id, title: input.title, duration_seconds: 0, package_location: input.packageLocation, package_manifest: null, ingest_node: null, created_at: now, ...status,
+  })
+}
+
+/** In one transaction: `changes` to the video when it exists, else the whole `row`. */
+async function updateOrInsert(catalog: Catalog, id: string, changes: Updateable<VideosTable>, row: Insertable<VideosTable>): Promise<void> {
   await catalog.db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('videos').select('id').where('id', '=', input.id).executeTakeFirst()
-    if (existing) await trx.updateTable('videos').set(status).where('id', '=', input.id).execute()
-    else {
-      await trx.insertInto('videos').values({
-        id: input.id, title: input.title, duration_seconds: 0, package_location: input.packageLocation, package_manifest: null, ingest_node: null, created_at: now, ...status,
-      }).execute()
-    }
+    const existing = await trx.selectFrom('videos').select('id').where('id', '=', id).executeTakeFirst()
+    if (existing) await trx.updateTable('videos').set(changes).where('id', '=', id).execute()
+    else await trx.insertInto('videos').values(row).execute()
   })
 }
 

@@ -19,7 +19,10 @@ import {CancelledError, ExternalError, toErrorReport, UserError} from '../errors
 import {buildChunkArgs, type ChunkEncoder, type ChunkTask} from '../media/chunks.js'
 import {mediaTools} from '../media/tools.js'
 import {runProcess} from '../process.js'
+import {parseRedisUrl, redactQueueUrl} from './redis-url.js'
 import {runVodJob, type VodJobEnvironment, type VodJobResult, type VodJobSpec} from './vod-job.js'
+
+export {parseRedisUrl} from './redis-url.js'
 
 export const QUEUE_NAME = 'livectl-vod'
 /** Chunks of chunked encodes: a queue of their own, so a worker whose VOD job waits for its chunks still encodes chunks. */
@@ -28,55 +31,9 @@ const JOB_NAME = 'vod'
 export const DEFAULT_ATTEMPTS = 3
 export const DEFAULT_BACKOFF_MS = 5000
 
-export interface RedisConnection {
-  host: string
-  port: number
-  username?: string
-  password?: string
-  db?: number
-  tls?: object
-  /** Workers need null (BullMQ blocks on Redis); queues fail fast instead of waiting forever. */
-  maxRetriesPerRequest: number | null
-  /** Give up connecting after a few tries: an unreachable Redis is an error, not a hang. */
-  retryStrategy: (times: number) => number | null
-  enableOfflineQueue?: boolean
-  lazyConnect?: boolean
-}
-
-/** redis://[user:pass@]host:port[/db] or rediss:// for TLS. */
-export function parseRedisUrl(url: string, options: {blocking?: boolean} = {}): RedisConnection {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new UserError(`Invalid queue URL ${JSON.stringify(url)}`, {hint: 'Use redis://HOST:PORT (or rediss:// for TLS), e.g. redis://127.0.0.1:6379.'})
-  }
-
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new UserError(`Invalid queue URL ${JSON.stringify(url)}: only redis:// and rediss:// are supported`, {hint: 'BullMQ runs on Redis: use redis://HOST:PORT.'})
-  }
-
-  const db = parsed.pathname.replace(/^\//, '')
-  if (db !== '' && !/^\d+$/.test(db)) throw new UserError(`Invalid Redis database "${db}" in ${url}: use a number`)
-  return {
-    host: parsed.hostname || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 6379,
-    ...(parsed.username ? {username: decodeURIComponent(parsed.username)} : {}),
-    ...(parsed.password ? {password: decodeURIComponent(parsed.password)} : {}),
-    ...(db !== '' ? {db: Number(db)} : {}),
-    ...(parsed.protocol === 'rediss:' ? {tls: {}} : {}),
-    maxRetriesPerRequest: options.blocking ? null : 1,
-    retryStrategy: options.blocking ? (times) => Math.min(times * 500, 5000) : (times) => (times > 3 ? null : times * 200),
-  }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@')
-}
-
 /** What a Redis that cannot be reached becomes: an external failure naming it. */
 function queueUnavailable(url: string, error: unknown): ExternalError {
-  return new ExternalError(`The job queue at ${redactUrl(url)} cannot be reached: ${(error as Error).message}`, {
+  return new ExternalError(`The job queue at ${redactQueueUrl(url)} cannot be reached: ${(error as Error).message}`, {
     hint: 'Check that Redis runs there (redis-cli -u URL ping) and --queue / LIVECTL_QUEUE.',
     cause: error,
     retryable: true,
@@ -109,7 +66,7 @@ export interface EnqueueResult {
 
 export async function enqueueJobs(options: {redisUrl: string; jobs: readonly VodJobSpec[]; attempts?: number; backoffMs?: number}): Promise<EnqueueResult> {
   return withQueue(options.redisUrl, async (queue) => {
-    const result: EnqueueResult = {queue: `${redactUrl(options.redisUrl)} (${QUEUE_NAME})`, jobs: []}
+    const result: EnqueueResult = {queue: `${redactQueueUrl(options.redisUrl)} (${QUEUE_NAME})`, jobs: []}
     for (const spec of options.jobs) {
       const existing = await queue.getJob(spec.videoId)
       const state = existing ? await existing.getState() : undefined
@@ -122,10 +79,7 @@ export async function enqueueJobs(options: {redisUrl: string; jobs: readonly Vod
       if (existing) await existing.remove()
       const job = await queue.add(JOB_NAME, spec, {
         jobId: spec.videoId,
-        attempts: options.attempts ?? DEFAULT_ATTEMPTS,
-        backoff: {type: 'exponential', delay: options.backoffMs ?? DEFAULT_BACKOFF_MS},
-        removeOnComplete: {count: 1000},
-        removeOnFail: {count: 1000},
+        ...jobSettings(options.attempts, options.backoffMs),
       })
       result.jobs.push({videoId: spec.videoId, jobId: job.id as string, alreadyQueued: false})
     }
@@ -272,10 +226,8 @@ export async function runWorker(options: WorkerOptions): Promise<{completed: num
       })
     } catch (error) {
       if (stopping.signal.aborted) {
-        // Back to the queue, attempts untouched: another worker (or this one restarted) continues it.
-        await job.moveToDelayed(Date.now(), token)
         options.onEvent?.({type: 'requeued', jobId: job.id as string, videoId: spec.videoId})
-        throw new DelayedError()
+        throw await putBack(job, token)
       }
 
       const report = toErrorReport(error)
@@ -285,14 +237,7 @@ export async function runWorker(options: WorkerOptions): Promise<{completed: num
     }
   }
 
-  const worker = new Worker(QUEUE_NAME, processor, {
-    connection: parseRedisUrl(options.redisUrl, {blocking: true}),
-    concurrency: options.concurrency ?? 1,
-    lockDuration: options.lockDurationMs ?? 30_000,
-    stalledInterval: options.stalledIntervalMs ?? 30_000,
-    maxStalledCount: 2,
-    autorun: false,
-  })
+  const worker = new Worker(QUEUE_NAME, processor, workerSettings(options))
   worker.on('completed', (job, result: VodJobResult) => {
     completed += 1
     options.onEvent?.({type: 'completed', jobId: job.id as string, videoId: (job.data as VodJobSpec).videoId, result})
@@ -304,7 +249,7 @@ export async function runWorker(options: WorkerOptions): Promise<{completed: num
     options.onEvent?.({type: 'failed', jobId: job.id as string, videoId: (job.data as VodJobSpec).videoId, reason: error.message, willRetry})
   })
   worker.on('error', (error) => options.onEvent?.({type: 'error', message: error.message}))
-  const chunkWorker = createChunkWorker(options.redisUrl, {concurrency: options.concurrency ?? 1, lockDurationMs: options.lockDurationMs, stalledIntervalMs: options.stalledIntervalMs, signal: stopping.signal})
+  const chunkWorker = createChunkWorker(options, stopping.signal)
   chunkWorker.on('error', (error) => options.onEvent?.({type: 'error', message: error.message}))
 
   // Fail now, naming Redis, when it cannot be reached.
@@ -353,10 +298,7 @@ export function createQueueChunkEncoder(redisUrl: string): {encode: ChunkEncoder
       const {queue, events} = await open()
       const job = await queue.add('chunk', task, {
         jobId: `${task.key}-${task.chunk.index}`,
-        attempts: DEFAULT_ATTEMPTS,
-        backoff: {type: 'exponential', delay: DEFAULT_BACKOFF_MS},
-        removeOnComplete: {count: 1000},
-        removeOnFail: {count: 1000},
+        ...jobSettings(),
       })
       try {
         await job.waitUntilFinished(events)
@@ -373,25 +315,37 @@ export function createQueueChunkEncoder(redisUrl: string): {encode: ChunkEncoder
   }
 }
 
-function createChunkWorker(redisUrl: string, options: {concurrency: number; lockDurationMs?: number; stalledIntervalMs?: number; signal: AbortSignal}): Worker {
+function createChunkWorker(options: WorkerOptions, signal: AbortSignal): Worker {
   return new Worker(CHUNK_QUEUE_NAME, async (job: Job, token?: string) => {
     const {ffmpeg} = await mediaTools()
     try {
-      await runProcess(ffmpeg, buildChunkArgs(job.data as ChunkTask), {signal: options.signal})
+      await runProcess(ffmpeg, buildChunkArgs(job.data as ChunkTask), {signal})
     } catch (error) {
-      if (options.signal.aborted) {
-        await job.moveToDelayed(Date.now(), token)
-        throw new DelayedError()
-      }
-
+      if (signal.aborted) throw await putBack(job, token)
       throw error
     }
-  }, {
-    connection: parseRedisUrl(redisUrl, {blocking: true}),
-    concurrency: options.concurrency,
+  }, workerSettings(options))
+}
+
+/** Both of a worker's BullMQ workers (VOD jobs, chunks): its concurrency, lock and stalled-job check. */
+function workerSettings(options: WorkerOptions) {
+  return {
+    connection: parseRedisUrl(options.redisUrl, {blocking: true}),
+    concurrency: options.concurrency ?? 1,
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: 2,
     autorun: false,
-  })
+  }
+}
+
+/** A job a stopping worker was running, back in the queue with its attempts untouched: another worker (or this one restarted) continues it. Throw what it returns. */
+async function putBack(job: Job, token: string | undefined): Promise<DelayedError> {
+  await job.moveToDelayed(Date.now(), token)
+  return new DelayedError()
+}
+
+/** How every job is kept and retried: external failures with exponential backoff. */
+function jobSettings(attempts = DEFAULT_ATTEMPTS, backoffMs = DEFAULT_BACKOFF_MS) {
+  return {attempts, backoff: {type: 'exponential', delay: backoffMs}, removeOnComplete: {count: 1000}, removeOnFail: {count: 1000}}
 }

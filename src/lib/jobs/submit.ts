@@ -3,6 +3,7 @@
  * this process, one at a time, in the order received. Either way runVodJob owns the video's status.
  */
 import {runVodJob, type VodJobEnvironment, type VodJobSpec} from './vod-job.js'
+import {redactQueueUrl} from './redis-url.js'
 
 export interface JobSubmitter {
   /** Where jobs go, for messages: "queue redis://..." or "this process". */
@@ -16,7 +17,7 @@ export function createJobSubmitter(options: {queueUrl?: string; environment: Omi
   if (options.queueUrl) {
     const queueUrl = options.queueUrl
     return {
-      where: `queue ${queueUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
+      where: `queue ${redactQueueUrl(queueUrl)}`,
       submit: async (spec) => {
         const {enqueueJobs} = await import('./queue.js')
         await enqueueJobs({redisUrl: queueUrl, jobs: [spec]})

@@ -25,7 +25,7 @@ import {RENDITIONS_FILE, transcodeLadder} from '../media/transcode.js'
 import {PACKAGE_MANIFEST_FILE, type PackageFormat, type PackageManifest} from '../package/manifest.js'
 import {segmentPackage} from '../package/segment.js'
 import {publishPackage} from '../publish/publish.js'
-import {openStorage, type StorageConfig} from '../storage/open.js'
+import {isStorageUri, openStorage, type StorageConfig} from '../storage/open.js'
 
 /** Everything a job needs that is not machine-specific: JSON, so it can travel through a queue. */
 export interface VodJobSpec {
@@ -105,10 +105,6 @@ export function jobDir(dataDir: string, videoId: string): string {
   return path.join(path.resolve(dataDir), 'jobs', assertValidId(videoId))
 }
 
-function isStorageUri(input: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(input)
-}
-
 /** What identifies the input and the settings: size and modification time, or the store's checksum. */
 async function fingerprintOf(spec: VodJobSpec, config: StorageConfig): Promise<string> {
   let source: unknown
@@ -147,6 +143,62 @@ async function readState(file: string): Promise<JobState | undefined> {
   }
 }
 
+interface JobInspection {
+  videoId: string
+  dir: string
+  stateFile: string
+  /** Where the package is (or will be) published. */
+  location: string
+  fingerprint: string
+  /** The job's recorded state, when it was made from the same input and settings. */
+  state?: JobState
+  /** Its result, when that run's package is still the video's in the catalog: nothing to do. */
+  published?: VodJobResult
+}
+
+/** Where a job stands: what it is made from, what a previous run recorded, whether that still holds. */
+async function inspectJob(spec: VodJobSpec, environment: JobEnvironmentFacts): Promise<JobInspection> {
+  const videoId = assertValidId(spec.videoId)
+  const dir = jobDir(environment.dataDir, videoId)
+  const stateFile = path.join(dir, 'state.json')
+  const location = `${(await openStorage(spec.to, environment)).uri.replace(/\/$/, '')}/${videoId}`
+  const fingerprint = await fingerprintOf(spec, environment)
+  const recorded = await readState(stateFile)
+  const state = recorded?.fingerprint === fingerprint ? recorded : undefined
+  let published: VodJobResult | undefined
+  if (state?.result) {
+    const video = await withCatalog({url: environment.db, dataDir: environment.dataDir}, (catalog) => findVideoWithPackage(catalog, videoId))
+    if (video?.status === 'ready' && video.packageLocation === state.result.location) published = state.result
+  }
+
+  return {videoId, dir, stateFile, location, fingerprint, state, published}
+}
+
+type JobEnvironmentFacts = Pick<VodJobEnvironment, 'dataDir' | 'db' | 's3Endpoint' | 'hdfsUser' | 'hdfsDelegationToken'>
+
+/** The job's work files: the fetched input (storage inputs), the renditions, the package. */
+function workFiles(spec: VodJobSpec, dir: string) {
+  return {
+    inputFile: path.join(dir, `input${path.extname(spec.input.split('?')[0] ?? '') || '.bin'}`),
+    renditionsDir: path.join(dir, 'renditions'),
+    packageDir: path.join(dir, 'package'),
+  }
+}
+
+function allStages(spec: VodJobSpec): VodStage[] {
+  return [...(isStorageUri(spec.input) ? (['fetch'] as const) : []), 'transcode', 'segment', 'publish']
+}
+
+/** The stages a run does, given what is recorded done: a stage counts as done only while its output is still there. */
+async function pendingStages(spec: VodJobSpec, dir: string, done: JobState['done']): Promise<VodStage[]> {
+  const {inputFile, renditionsDir, packageDir} = workFiles(spec, dir)
+  const transcoded = Boolean(done.transcode) && (await exists(path.join(renditionsDir, RENDITIONS_FILE)))
+  const fetched = Boolean(done.fetch) && (await exists(inputFile))
+  const segmented = Boolean(done.segment) && (await exists(path.join(packageDir, PACKAGE_MANIFEST_FILE)))
+  const skip: Partial<Record<VodStage, boolean>> = {fetch: transcoded || fetched, transcode: transcoded, segment: segmented}
+  return allStages(spec).filter((stage) => !skip[stage])
+}
+
 export interface VodJobPlan {
   videoId: string
   input: string
@@ -158,50 +210,25 @@ export interface VodJobPlan {
 }
 
 /** What runVodJob would do now, without doing it (for --dry-run). */
-export async function planVodJob(spec: VodJobSpec, environment: Pick<VodJobEnvironment, 'dataDir' | 'db' | 's3Endpoint' | 'hdfsUser' | 'hdfsDelegationToken'>): Promise<VodJobPlan> {
-  const videoId = assertValidId(spec.videoId)
-  const location = `${(await openStorage(spec.to, environment)).uri.replace(/\/$/, '')}/${videoId}`
-  const fingerprint = await fingerprintOf(spec, environment)
-  const state = await readState(path.join(jobDir(environment.dataDir, videoId), 'state.json'))
-  const all: VodStage[] = [...(isStorageUri(spec.input) ? (['fetch'] as const) : []), 'transcode', 'segment', 'publish']
-  if (state?.fingerprint !== fingerprint) return {videoId, input: spec.input, location, action: 'run', stages: all}
-  if (state.result) {
-    const video = await withCatalog({url: environment.db, dataDir: environment.dataDir}, (catalog) => findVideoWithPackage(catalog, videoId))
-    if (video?.status === 'ready' && video.packageLocation === state.result.location) return {videoId, input: spec.input, location, action: 'skip', stages: []}
-  }
-
-  // A stage counts as done only if its output is still there (as runVodJob checks).
-  const dir = jobDir(environment.dataDir, videoId)
-  const transcoded = Boolean(state.done.transcode) && (await exists(path.join(dir, 'renditions', RENDITIONS_FILE)))
-  const segmented = transcoded && Boolean(state.done.segment) && (await exists(path.join(dir, 'package', PACKAGE_MANIFEST_FILE)))
-  const needed = all.filter((stage) => (stage === 'fetch' ? !transcoded : stage === 'transcode' ? !transcoded : stage === 'segment' ? !segmented : true))
-  return {videoId, input: spec.input, location, action: needed.length === all.length ? 'run' : 'resume', stages: needed}
+export async function planVodJob(spec: VodJobSpec, environment: JobEnvironmentFacts): Promise<VodJobPlan> {
+  const {videoId, dir, location, state, published} = await inspectJob(spec, environment)
+  const plan = {videoId, input: spec.input, location}
+  if (published) return {...plan, action: 'skip', stages: []}
+  const stages = await pendingStages(spec, dir, state?.done ?? {})
+  return {...plan, action: stages.length < allStages(spec).length ? 'resume' : 'run', stages}
 }
 
 /** Runs (or resumes, or skips) one job. Throws the stage's error after writing `failed` with its reason. */
 export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment): Promise<VodJobResult> {
   const started = Date.now()
-  const videoId = assertValidId(spec.videoId)
-  const dir = jobDir(environment.dataDir, videoId)
-  const stateFile = path.join(dir, 'state.json')
+  const {videoId, dir, stateFile, location, fingerprint, state: recorded, published} = await inspectJob(spec, environment)
   const catalogOptions = {url: environment.db, dataDir: environment.dataDir}
   const title = spec.title ?? videoId
-  const location = `${(await openStorage(spec.to, environment)).uri.replace(/\/$/, '')}/${videoId}`
+  if (published) return {...published, outcome: 'skipped', ran: [], seconds: Math.round((Date.now() - started) / 10) / 100}
 
-  const fingerprint = await fingerprintOf(spec, environment)
-  let state = await readState(stateFile)
-  if (state?.fingerprint === fingerprint && state.result) {
-    const video = await withCatalog(catalogOptions, (catalog) => findVideoWithPackage(catalog, videoId))
-    if (video?.status === 'ready' && video.packageLocation === state.result.location) {
-      return {...state.result, outcome: 'skipped', ran: [], seconds: Math.round((Date.now() - started) / 10) / 100}
-    }
-  }
-
-  if (state?.fingerprint !== fingerprint) {
-    // A new input or new settings: nothing done before counts.
-    await removeQuietly(dir)
-    state = {version: 1, fingerprint, done: {}}
-  }
+  // A new input or new settings: nothing done before counts.
+  if (!recorded) await removeQuietly(dir)
+  const state: JobState = recorded ?? {version: 1, fingerprint, done: {}}
 
   const current: JobState = {...state, done: {...state.done}, result: undefined}
   await ensureDir(dir)
@@ -235,25 +262,20 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
     await writeJsonAtomic(stateFile, current)
   }
 
-  const inputFile = path.join(dir, `input${path.extname(spec.input.split('?')[0] ?? '') || '.bin'}`)
-  const renditionsDir = path.join(dir, 'renditions')
-  const packageDir = path.join(dir, 'package')
+  const {inputFile, renditionsDir, packageDir} = workFiles(spec, dir)
+  const pending = new Set(await pendingStages(spec, dir, current.done))
 
   try {
     await writeStatus(STAGE_SPAN.fetch[0], true)
 
-    let source = spec.input
-    if (isStorageUri(spec.input)) {
-      source = inputFile
-      const transcoded = current.done.transcode && (await exists(path.join(renditionsDir, RENDITIONS_FILE)))
-      if (!transcoded && (!current.done.fetch || !(await exists(inputFile)))) {
-        report('fetch', 0)
-        await fetchObject(spec.input, inputFile, environment)
-        await markDone('fetch')
-      }
+    const source = isStorageUri(spec.input) ? inputFile : spec.input
+    if (pending.has('fetch')) {
+      report('fetch', 0)
+      await fetchObject(spec.input, inputFile, environment)
+      await markDone('fetch')
     }
 
-    if (!current.done.transcode || !(await exists(path.join(renditionsDir, RENDITIONS_FILE)))) {
+    if (pending.has('transcode')) {
       report('transcode', 0)
       await removeQuietly(renditionsDir)
       await transcodeLadder({
@@ -270,7 +292,7 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
       await markDone('transcode')
     }
 
-    if (!current.done.segment || !(await exists(path.join(packageDir, PACKAGE_MANIFEST_FILE)))) {
+    if (pending.has('segment')) {
       report('segment', 0)
       await removeQuietly(packageDir)
       await segmentPackage({

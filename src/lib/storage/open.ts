@@ -15,6 +15,11 @@ export interface StorageConfig {
   hdfsDelegationToken?: string
 }
 
+/** Whether a location is a URI (s3://, hdfs://, file://, ...) rather than a plain path. */
+export function isStorageUri(location: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location)
+}
+
 /** Opens a storage; the S3 and HDFS clients are loaded only when such a URI is opened. */
 export async function openStorage(uri: string, config: StorageConfig = {}): Promise<Storage> {
   if (uri.startsWith('s3://')) {
@@ -37,6 +42,6 @@ export async function openStorage(uri: string, config: StorageConfig = {}): Prom
   }
 
   if (uri.startsWith('file://')) return new LocalStorage(fileURLToPath(uri))
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw new UserError(`Unknown storage URI ${uri}`, {hint: 'Use a folder path, file://, s3://bucket/prefix or hdfs://namenode:port/path.'})
+  if (isStorageUri(uri)) throw new UserError(`Unknown storage URI ${uri}`, {hint: 'Use a folder path, file://, s3://bucket/prefix or hdfs://namenode:port/path.'})
   return new LocalStorage(path.resolve(uri))
 }

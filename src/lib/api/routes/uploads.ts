@@ -19,7 +19,7 @@ import {writeJobStatus} from '../../catalog/videos.js'
 import {ensureDir, removeQuietly} from '../../files.js'
 import type {JobSubmitter} from '../../jobs/submit.js'
 import type {VodJobSpec} from '../../jobs/vod-job.js'
-import {openStorage, type StorageConfig} from '../../storage/open.js'
+import {isStorageUri, openStorage, type StorageConfig} from '../../storage/open.js'
 import type {ApiContext} from '../context.js'
 import {HttpError} from '../http-errors.js'
 import type {RouteModule} from '../type-provider.js'
@@ -108,7 +108,7 @@ export const uploadRoutes: RouteModule<{context: ApiContext; uploads: UploadSett
       const key = `${videoId}/source${extension}`
       const {size} = await stat(spool)
       await storage.putFile(key, spool, {contentType: part.mimetype || 'application/octet-stream', cacheControl: 'private, no-store', sha256: hash.digest('hex'), sizeBytes: size})
-      const input = /^[a-z][a-z0-9+.-]*:\/\//i.test(storage.uri) && !storage.uri.startsWith('file://') ? `${storage.uri.replace(/\/$/, '')}/${key}` : path.join(path.resolve(uploads.storeTo.replace(/^file:\/\//, '')), key)
+      const input = isStorageUri(storage.uri) && !storage.uri.startsWith('file://') ? `${storage.uri.replace(/\/$/, '')}/${key}` : path.join(path.resolve(uploads.storeTo.replace(/^file:\/\//, '')), key)
       const spec: VodJobSpec = {
         input,
         videoId,
