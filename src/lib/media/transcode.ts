@@ -8,7 +8,7 @@ import path from 'node:path'
 import {UserError} from '../errors.js'
 import {assertReplaceableDir, commitStagingDir, createStagingDir, ensureDir, removeQuietly, writeJsonAtomic} from '../files.js'
 import {runProcess} from '../process.js'
-import {buildAudioArgs, buildChunkArgs, buildJoinArgs, type ChunkEncoder, type ChunkPlan, type ChunkTask, concatList, planChunks} from './chunks.js'
+import {buildAudioArgs, buildChunkArgs, buildJoinArgs, type ChunkEncoder, chunkPrerollSeconds, type ChunkPlan, type ChunkTask, concatList, planChunks} from './chunks.js'
 import {AAC_LC_CODEC, avcCodecString} from './codecs.js'
 import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './ladder.js'
 import {decodedPicture, probeSource, type SourceFacts} from './probe.js'
@@ -176,6 +176,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       frameRate: source.video.frameRate,
       chunkSeconds: options.chunkSeconds,
       segmentDurationSeconds,
+      prerollSeconds: chunkPrerollSeconds(plan, segmentDurationSeconds),
     })
     if (chunks && chunks.length > 1) {
       await encodeInChunks({ffmpeg, input, plan, chunks, staging, hasAudio, source, segmentDurationSeconds, preset, encoder: options.chunkEncoder, signal: options.signal, onProgress: options.onProgress})
@@ -275,7 +276,7 @@ async function encodeInChunks(job: ChunkedEncode): Promise<void> {
 
   for (const [index, rendition] of job.plan.entries()) {
     const list = path.join(chunkDir, `${rendition.name}.txt`)
-    await writeFile(list, concatList(chunkFiles[index] ?? []))
+    await writeFile(list, concatList(chunkFiles[index] ?? [], tasks.map((task) => task.chunk.prerollFrames / frameRate)))
     await runProcess(job.ffmpeg, buildJoinArgs(list, job.hasAudio ? audioFiles.get(rendition.audioBitrateKbps ?? 128) : undefined, path.join(job.staging, `${rendition.name}.mp4`)), {signal: job.signal})
     job.onProgress?.({fraction: 0.95 + (0.05 * (index + 1)) / job.plan.length})
   }
@@ -297,10 +298,11 @@ async function encodeChunkVideo(job: ChunkedEncode, tasks: readonly ChunkTask[],
   } else {
     for (const task of tasks) {
       const chunkSeconds = secondsOf(task.chunk)
+      const prerollSeconds = task.chunk.prerollFrames / job.source.video.frameRate
       await runProcess(job.ffmpeg, buildChunkArgs(task), {
         signal: job.signal,
         onStdoutLine: createProgressParser((progress) => {
-          const within = Math.min(progress.outTimeSeconds ?? 0, chunkSeconds)
+          const within = Math.min(Math.max(0, (progress.outTimeSeconds ?? 0) - prerollSeconds), chunkSeconds)
           job.onProgress?.({fraction: (0.95 * (doneSeconds + within)) / total, speed: progress.speed, outTimeSeconds: task.chunk.startSeconds + within})
         }),
       })
