@@ -4,14 +4,18 @@
  * keyframe times and duration, the same quality against the source, and `segment` packages them.
  */
 import {execFile} from 'node:child_process'
-import {readFile, stat} from 'node:fs/promises'
+import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {promisify} from 'node:util'
 
+import {CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {listJobs} from '../../src/lib/jobs/queue.js'
 import {runCli, startCli} from '../support/cli.js'
 import {framePresentationTimes, keyframeTimes, makeClip, makeTempDir, probeStreams, ssimDb} from '../support/media.js'
+import {runMotoSuites, startMoto, useFakeAwsCredentials} from '../support/moto.js'
+import {waitFor} from '../support/wait.js'
 
 let work: Awaited<ReturnType<typeof makeTempDir>>
 let source: string
@@ -87,5 +91,50 @@ describe('transcode --chunk-seconds', () => {
     const result = await runCli(['transcode', source, '-o', path.join(work.dir, 'bad'), '--chunk-seconds', '2.5', '--segment-duration', '1', '--data-dir', path.join(work.dir, 'data')])
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toMatch(/whole number of segments/)
+  })
+})
+
+describe.runIf(runMotoSuites)('chunks between machines, through S3 (moto)', () => {
+  it('a queued chunked job from S3: workers with disks of their own read the input from S3 and return chunks through it, leaving nothing behind', async () => {
+    useFakeAwsCredentials()
+    const moto = await startMoto()
+    const db = 5 + Math.floor(Math.random() * 10)
+    const queue = `redis://127.0.0.1:6379/${db}`
+    await promisify(execFile)('redis-cli', ['-n', String(db), 'flushdb'])
+    const s3 = new S3Client({endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1'})
+    const catalog = `sqlite:${path.join(work.dir, 'shared-catalog.db')}`
+    const s3Flags = ['--s3-endpoint', moto.endpoint]
+    const dataDirs = [1, 2].map((n) => path.join(work.dir, `remote-${n}`))
+    const workers = dataDirs.map((dir) => startCli(['worker', '--queue', queue, '--db', catalog, '--data-dir', dir, ...s3Flags]))
+    try {
+      await s3.send(new CreateBucketCommand({Bucket: 'chunks'}))
+      await s3.send(new PutObjectCommand({Bucket: 'chunks', Key: 'in/talk.mp4', Body: await readFile(source)}))
+      const flags = ['--ladder', '360p,144p', '--segment-duration', '1', '--preset', 'ultrafast', '--chunk-seconds', '3']
+      const queued = await runCli(['run', 's3://chunks/in/talk.mp4', '--to', 's3://chunks/media', '--queue', queue, '--db', catalog, '--data-dir', path.join(work.dir, 'client'), ...s3Flags, ...flags])
+      expect(queued.exitCode, queued.stderr).toBe(0)
+      await waitFor(async () => {
+        const {counts} = await listJobs({redisUrl: queue})
+        if (counts.failed) throw new Error('the job failed')
+        return counts.completed === 1
+      }, {what: 'the chunked job to complete', timeoutMs: 120_000})
+
+      const chunkJobs = Number((await promisify(execFile)('redis-cli', ['-n', String(db), 'zcard', 'bull:livectl-chunks:completed'])).stdout.trim())
+      expect(chunkJobs).toBe(3)
+      // Chunk workers fetched the input from S3 into their own data folder (not the splitting worker's path).
+      const cached = (await Promise.all(dataDirs.map(async (dir) => readdir(path.join(dir, 'chunk-inputs')).catch((): string[] => [])))).flat()
+      expect(cached.length).toBeGreaterThan(0)
+      for (const dir of dataDirs) expect(await readdir(path.join(dir, 'chunk-outputs')).catch((): string[] => [])).toEqual([])
+      const keys = ((await s3.send(new ListObjectsV2Command({Bucket: 'chunks', Prefix: 'media/'}))).Contents ?? []).map((object) => object.Key as string)
+      // The exchanged chunks are gone; the package is there, every second of the 9-s source in it.
+      expect(keys.filter((key) => key.includes('livectl-chunks-tmp'))).toEqual([])
+      expect(keys).toContain('media/talk/master.m3u8')
+      const playlist = await (await s3.send(new GetObjectCommand({Bucket: 'chunks', Key: 'media/talk/media_0.m3u8'}))).Body?.transformToString()
+      expect(playlist?.match(/#EXTINF/g)).toHaveLength(9)
+      expect(playlist).toContain('#EXT-X-ENDLIST')
+    } finally {
+      for (const worker of workers) worker.child.kill('SIGTERM')
+      await Promise.all(workers.map((worker) => worker.done))
+      await moto.stop()
+    }
   })
 })

@@ -19,6 +19,8 @@ import {CancelledError, ExternalError, toErrorReport, UserError} from '../errors
 import {buildChunkArgs, type ChunkEncoder, type ChunkTask} from '../media/chunks.js'
 import {mediaTools} from '../media/tools.js'
 import {runProcess} from '../process.js'
+import type {StorageConfig} from '../storage/open.js'
+import {collectSharedChunk, encodeSharedChunk} from './chunk-transfer.js'
 import {parseRedisUrl, redactQueueUrl} from './redis-url.js'
 import {runVodJob, type VodJobEnvironment, type VodJobResult, type VodJobSpec} from './vod-job.js'
 
@@ -206,7 +208,7 @@ export async function runWorker(options: WorkerOptions): Promise<{completed: num
   let completed = 0
   let failed = 0
 
-  const chunks = createQueueChunkEncoder(options.redisUrl)
+  const chunks = createQueueChunkEncoder(options.redisUrl, options.environment)
   const processor = async (job: Job, token?: string): Promise<VodJobResult> => {
     const spec = job.data as VodJobSpec
     options.onEvent?.({type: 'started', jobId: job.id as string, videoId: spec.videoId, attempt: job.attemptsMade + 1})
@@ -277,8 +279,11 @@ export async function runWorker(options: WorkerOptions): Promise<{completed: num
   return {completed, failed}
 }
 
-/** Encodes chunk tasks on the queue's workers and waits for each; `close` when done. */
-export function createQueueChunkEncoder(redisUrl: string): {encode: ChunkEncoder; close(): Promise<void>} {
+/**
+ * Encodes chunk tasks on the queue's workers and waits for each, fetching the outputs of a shared
+ * task (one whose workers may be elsewhere) from storage; `close` when done.
+ */
+export function createQueueChunkEncoder(redisUrl: string, config: StorageConfig = {}): {encode: ChunkEncoder; close(): Promise<void>} {
   // One queue and one event stream for all the chunks (they are encoded at once: open them once).
   let opened: Promise<{queue: Queue; events: QueueEvents}> | undefined
   const open = () => {
@@ -303,8 +308,10 @@ export function createQueueChunkEncoder(redisUrl: string): {encode: ChunkEncoder
       try {
         await job.waitUntilFinished(events)
       } catch (error) {
-        throw new ExternalError(`Chunk ${task.chunk.index} of ${task.input} failed on a worker: ${(error as Error).message}`, {cause: error})
+        throw new ExternalError(`Chunk ${task.chunk.index} of ${task.shared?.inputUri ?? task.input} failed on a worker: ${(error as Error).message}`, {cause: error})
       }
+
+      await collectSharedChunk(task, config)
     },
     close: async () => {
       if (!opened) return
@@ -318,8 +325,10 @@ export function createQueueChunkEncoder(redisUrl: string): {encode: ChunkEncoder
 function createChunkWorker(options: WorkerOptions, signal: AbortSignal): Worker {
   return new Worker(CHUNK_QUEUE_NAME, async (job: Job, token?: string) => {
     const {ffmpeg} = await mediaTools()
+    const task = job.data as ChunkTask
     try {
-      await runProcess(ffmpeg, buildChunkArgs(job.data as ChunkTask), {signal})
+      if (task.shared) await encodeSharedChunk(task, {ffmpeg, dataDir: options.environment.dataDir, config: options.environment, signal})
+      else await runProcess(ffmpeg, buildChunkArgs(task), {signal})
     } catch (error) {
       if (signal.aborted) throw await putBack(job, token)
       throw error

@@ -26,6 +26,7 @@ import {PACKAGE_MANIFEST_FILE, type PackageFormat, type PackageManifest} from '.
 import {segmentPackage} from '../package/segment.js'
 import {publishPackage} from '../publish/publish.js'
 import {isStorageUri, openStorage, type StorageConfig} from '../storage/open.js'
+import {chunkExchangeUri} from './chunk-transfer.js'
 
 /** Everything a job needs that is not machine-specific: JSON, so it can travel through a queue. */
 export interface VodJobSpec {
@@ -286,6 +287,8 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
         preset: spec.preset,
         ...(spec.chunkSeconds === undefined ? {} : {chunkSeconds: spec.chunkSeconds}),
         ...(environment.chunkEncoder ? {chunkEncoder: environment.chunkEncoder} : {}),
+        // Workers on other machines read a stored input from storage and return chunks through it.
+        ...(environment.chunkEncoder && isStorageUri(spec.input) ? {chunkShared: {inputUri: spec.input, outputUri: chunkExchangeUri(spec.to, videoId)}} : {}),
         signal: environment.signal,
         onProgress: (progress) => report('transcode', progress.fraction, progress.speed),
       })

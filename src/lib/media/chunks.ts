@@ -126,10 +126,17 @@ export function concatList(files: readonly string[], prerollSeconds: readonly nu
   }).join('')
 }
 
-/** One chunk's encode as data: what a queue worker needs to run it (paths on storage every worker sees). */
+/** One chunk's encode as data: what a queue worker needs to run it. */
 export interface ChunkTask extends ChunkArgsInput {
   /** Identifies the transcode it belongs to (for job ids). */
   key: string
+  /**
+   * For workers on other machines: the input is read from this storage URI (instead of `input`,
+   * a path on the machine that split the job), and each output is put under `outputUri` by its
+   * file name (instead of at `outputs`), for that machine to fetch. Without it the paths must be
+   * on a disk every chunk worker sees (one machine, or a shared mount).
+   */
+  shared?: {inputUri: string; outputUri: string}
 }
 
 /** Runs a chunk's encode somewhere: in this process by default, or on the queue's workers. */

@@ -83,6 +83,8 @@ export interface TranscodeOptions {
   chunkSeconds?: number
   /** Where chunks are encoded (default: here, one after another); the queue's encoder spreads them over the workers, all at once. */
   chunkEncoder?: ChunkEncoder
+  /** Shared storage through which workers elsewhere read the input and return chunks (see ChunkTask.shared). */
+  chunkShared?: ChunkTask['shared']
   signal?: AbortSignal
   onProgress?: (progress: TranscodeProgress) => void
 }
@@ -179,7 +181,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       prerollSeconds: chunkPrerollSeconds(plan, segmentDurationSeconds),
     })
     if (chunks && chunks.length > 1) {
-      await encodeInChunks({ffmpeg, input, plan, chunks, staging, hasAudio, source, segmentDurationSeconds, preset, encoder: options.chunkEncoder, signal: options.signal, onProgress: options.onProgress})
+      await encodeInChunks({ffmpeg, input, plan, chunks, staging, hasAudio, source, segmentDurationSeconds, preset, encoder: options.chunkEncoder, shared: options.chunkShared, signal: options.signal, onProgress: options.onProgress})
     } else {
       await runProcess(ffmpeg, argsFor(staging), {signal: options.signal, onStdoutLine: onProgressLine})
     }
@@ -225,6 +227,7 @@ interface ChunkedEncode {
   segmentDurationSeconds: number
   preset: string
   encoder?: ChunkEncoder
+  shared?: ChunkTask['shared']
   signal?: AbortSignal
   onProgress?: (progress: TranscodeProgress) => void
 }
@@ -246,6 +249,7 @@ async function encodeInChunks(job: ChunkedEncode): Promise<void> {
     segmentDurationSeconds: job.segmentDurationSeconds,
     preset: job.preset,
     sourcePicture: decodedPicture(job.source.video),
+    ...(job.encoder && job.shared ? {shared: job.shared} : {}),
   }))
   const secondsOf = (chunk: ChunkPlan) => (chunk.frames === undefined ? total - chunk.startSeconds : chunk.frames / frameRate)
   // The audio of the whole file, once, beside the video chunks (it costs a fraction of a core).
