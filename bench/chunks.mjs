@@ -8,7 +8,7 @@
  * workers (on paper: chunk encode time x chunks per worker + audio and joins).
  *
  *   npm run bench:chunks                    builds, then runs the defaults
- *   node bench/chunks.mjs [--duration 180] [--chunk-seconds 30] [--rounds 2] [--queue redis://127.0.0.1:6379/12]
+ *   node bench/chunks.mjs [--duration 180] [--chunk-seconds 60] [--rounds 3] [--queue redis://127.0.0.1:6379/12]
  *
  * Writes the `## Chunked encoding and workers` section of BENCHMARKS.md. Plain ESM.
  */
@@ -30,14 +30,14 @@ function parseOptions() {
   const {values} = parseArgs({
     options: {
       duration: {type: 'string', default: '180'},
-      'chunk-seconds': {type: 'string', default: '30'},
-      rounds: {type: 'string', default: '2'},
+      'chunk-seconds': {type: 'string', default: '60'},
+      rounds: {type: 'string', default: '3'},
       queue: {type: 'string', default: 'redis://127.0.0.1:6379/12'},
       help: {type: 'boolean', short: 'h', default: false},
     },
   })
   if (values.help) {
-    process.stdout.write('Usage: node bench/chunks.mjs [--duration 180] [--chunk-seconds 30] [--rounds 2] [--queue redis://127.0.0.1:6379/12]\n')
+    process.stdout.write('Usage: node bench/chunks.mjs [--duration 180] [--chunk-seconds 60] [--rounds 3] [--queue redis://127.0.0.1:6379/12]\n')
     process.exit(0)
   }
 
@@ -112,7 +112,7 @@ async function main() {
     `Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`node bench/chunks.mjs --duration ${options.durationSeconds} --chunk-seconds ${options.chunkSeconds} --rounds ${options.rounds}\`; medians of ${options.rounds} alternating rounds.`,
     '',
     `- Machine: ${machineFacts().cores} cores, ${machineFacts().cpuModel}; load average at start ${loadAtStart}, at end ${loadAverage()}. Redis 7 on the same machine; workers are \`livectl worker\` processes on the same cores.`,
-    `- Source: ${options.durationSeconds} s camera-like 1080p30 (x264 High, B-frames, 8 Mbit/s, stereo AAC). Ladder: livectl's default (1080p, 720p, 480p, 144p), x264 ${PRESET}, ${SEGMENT_SECONDS} s segments. Chunks of ${options.chunkSeconds} s (${chunkCount} chunks), audio encoded once, rungs joined by stream copy.`,
+    `- Source: ${options.durationSeconds} s camera-like 1080p30 (x264 High, B-frames, 8 Mbit/s, stereo AAC). Ladder: livectl's default (1080p, 720p, 480p, 144p), x264 ${PRESET}, ${SEGMENT_SECONDS} s segments. Rate control: the default (per-title: one probe, then every chunk with the same CRFs). Chunks of ${options.chunkSeconds} s (${chunkCount} chunks), each after the first encoded from a pre-roll of one segment that the join drops (the rate control's warm-up, media/chunks.ts), audio encoded once, rungs joined by stream copy.`,
     '',
     '| contender | wall (s, median) | throughput against one process |',
     '|---|---:|---:|',

@@ -6,6 +6,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {slugFromPath} from '../cli/paths.js'
 import {UserError} from '../lib/errors.js'
 import {loadLadder} from '../lib/media/ladder.js'
+import {DEFAULT_RATE_CONTROL, parseRateControl, RATE_CONTROL_MODES} from '../lib/media/rate-control.js'
 import {type RenditionsManifest, type TranscodeDryRun, transcodeLadder, X264_PRESETS} from '../lib/media/transcode.js'
 
 export default class Transcode extends BaseCommand {
@@ -20,6 +21,7 @@ export default class Transcode extends BaseCommand {
     '<%= config.bin %> transcode phone.mov -o work/phone --ladder 720p,480p,144p --preset fast',
     '<%= config.bin %> transcode talk.mp4 -o work/talk --ladder ./my-ladder.json --json',
     '<%= config.bin %> transcode talk.mp4 --dry-run',
+    '<%= config.bin %> transcode talk.mp4 -o work/talk --rate-control cbr-ish',
     '<%= config.bin %> transcode lecture-3h.mp4 -o work/lecture --chunk-seconds 60',
     '<%= config.bin %> transcode /shared/lecture-3h.mp4 -o /shared/work/lecture --chunk-seconds 60 --queue redis://127.0.0.1:6379',
   ]
@@ -37,6 +39,12 @@ export default class Transcode extends BaseCommand {
     }),
     'segment-duration': Flags.string({description: 'Seconds between keyframes (the segment duration).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
     preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
+    'rate-control': Flags.string({
+      description: 'How each rung spends bits: per-title (a quick probe of the source picks each rung\'s quality under its cap), capped-crf (one quality target under each rung\'s cap), or cbr-ish (each rung\'s fixed bit rate).',
+      env: 'LIVECTL_RATE_CONTROL',
+      default: DEFAULT_RATE_CONTROL,
+      options: [...RATE_CONTROL_MODES],
+    }),
     'chunk-seconds': Flags.string({description: 'Encode in chunks of this many seconds (whole segments), one after another, joined without re-encoding (the audio is encoded once); see `livectl worker` to spread them.', env: 'LIVECTL_CHUNK_SECONDS'}),
     queue: Flags.string({description: 'With --chunk-seconds: encode the chunks on the workers of this queue (redis://HOST:PORT), all at once; the input and output must be on a folder every worker sees.', env: 'LIVECTL_QUEUE'}),
     'dry-run': Flags.boolean({description: 'Print the plan and the ffmpeg command; write nothing.', env: 'LIVECTL_DRY_RUN'}),
@@ -51,13 +59,15 @@ export default class Transcode extends BaseCommand {
       rungs: await loadLadder(flags.ladder),
       segmentDurationSeconds: Number(flags['segment-duration']),
       preset: flags.preset,
+      rateControl: parseRateControl(flags['rate-control']),
       ...(flags['chunk-seconds'] === undefined ? {} : {chunkSeconds: Number(flags['chunk-seconds'])}),
       signal: this.signal,
     }
 
     if (flags['dry-run']) {
       const plan = await transcodeLadder({...options, dryRun: true})
-      for (const rendition of plan.plan) this.say(`${rendition.name}: ${rendition.width}x${rendition.pixelHeight} ${rendition.videoBitrateKbps} kbps`)
+      for (const rendition of plan.plan) this.say(`${rendition.name}: ${rendition.width}x${rendition.pixelHeight}, cap ${rendition.maxRateKbps} kbps`)
+      this.say(`Rate control: ${plan.rateControl}${plan.rateControl === 'per-title' ? ' (each rung\'s CRF is chosen by a probe when it runs; capped-crf\'s shown)' : ''}`)
       this.say(plan.command.map((arg) => (/[\s;[\]'"]/.test(arg) ? `'${arg}'` : arg)).join(' '))
       return plan
     }
@@ -74,7 +84,9 @@ export default class Transcode extends BaseCommand {
     }
 
     for (const rendition of manifest.renditions) {
-      this.say(`${rendition.name.padEnd(6)} ${`${rendition.width}x${rendition.height}`.padEnd(10)} ${rendition.codecs.padEnd(22)} ${rendition.file}`)
+      const rate = rendition.rateControl?.mode === 'crf' ? `crf ${rendition.rateControl.crf}` : `${rendition.videoBitrateKbps} kbps`
+      const measured = rendition.measuredVideo ? `${rendition.measuredVideo.averageKbps} kbps avg, ${rendition.measuredVideo.peakKbps} peak` : ''
+      this.say(`${rendition.name.padEnd(6)} ${`${rendition.width}x${rendition.height}`.padEnd(10)} ${rendition.codecs.padEnd(22)} ${rate.padEnd(11)} ${measured.padEnd(28)} ${rendition.file}`)
     }
 
     this.say(`Renditions written to ${path.resolve(outputDir)}`)

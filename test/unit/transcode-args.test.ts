@@ -38,8 +38,8 @@ describe('buildTranscodeArgs', () => {
 
   it('encodes each rung with its bitrate, VBV buffer and profile, into its own MP4', () => {
     expect(valuesOf(args, '-b:v')).toEqual(['5000k', '2800k', '200k'])
-    expect(valuesOf(args, '-maxrate')).toEqual(['5350k', '2996k', '214k'])
-    expect(valuesOf(args, '-bufsize')).toEqual(['7500k', '4200k', '300k'])
+    expect(valuesOf(args, '-maxrate:v')).toEqual(['5350k', '2996k', '214k'])
+    expect(valuesOf(args, '-bufsize:v')).toEqual(['7500k', '4200k', '300k'])
     expect(valuesOf(args, '-profile:v')).toEqual(['high', 'high', 'baseline'])
     expect(valuesOf(args, '-preset')).toEqual(['veryfast', 'veryfast', 'veryfast'])
     expect(args.slice(-1)).toEqual(['/out/144p.mp4'])

@@ -4,8 +4,10 @@
  * stream to a recording. Pure: returns string[].
  */
 import {UserError} from '../errors.js'
+import {aacArgs, BASE_ARGS, closedGopArgs, cmafOutputArgs, PROGRESS_ARGS, rateControlArgs, STEREO_48K_FILTER} from '../media/ffmpeg-fragments.js'
 import type {PlannedRendition} from '../media/ladder.js'
-import {buildVideoLadderChains, gopFrames} from '../media/transcode-args.js'
+import {fixedRate} from '../media/rate-control.js'
+import {buildVideoLadderChains} from '../media/transcode-args.js'
 import {INIT_SEGMENT_TEMPLATE, MEDIA_SEGMENT_TEMPLATE} from '../package/package-args.js'
 
 export interface LiveArgsInput {
@@ -66,15 +68,14 @@ function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio:
   // which hls.js ignores (it reads tfdt): LL-HLS parts of audio and video then disagree by that
   // second. Silence from 0 to the first sample (and resampling to the timestamps after) keeps both
   // tracks on one timeline.
-  if (hasAudio) chains.push('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,aresample=async=1:first_pts=0[a]')
+  if (hasAudio) chains.push(`[0:a:0]${STEREO_48K_FILTER},aresample=async=1:first_pts=0[a]`)
   return chains.join(';')
 }
 
 export function buildLiveArgs(options: LiveArgsInput): string[] {
-  const gop = String(gopFrames(options.frameRate, options.segmentDurationSeconds))
   const prefix = options.namePrefix ?? ''
   const args = [
-    '-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1',
+    ...BASE_ARGS, ...PROGRESS_ARGS,
     // Give up when the stream stops sending (never -timeout: on RTMP input it means "listen").
     '-rw_timeout', String((options.readTimeoutSeconds ?? 5) * 1_000_000),
     '-fflags', '+nobuffer',
@@ -86,33 +87,23 @@ export function buildLiveArgs(options: LiveArgsInput): string[] {
   args.push(
     '-c:v', 'libx264', '-preset', options.preset, '-tune', 'zerolatency',
     // Closed GOPs of exactly one segment in every rung, as for VOD.
-    '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
-    '-force_key_frames', `expr:gte(t,n_forced*${options.segmentDurationSeconds})`,
-    '-x264-params', 'open-gop=0',
+    ...closedGopArgs(options.frameRate, options.segmentDurationSeconds),
   )
+  // Live keeps each rung's fixed rate (cbr-ish): a viewer's player needs a steady rate at the live edge.
   options.renditions.forEach((rendition, index) => {
-    args.push(
-      `-b:v:${index}`, `${rendition.videoBitrateKbps}k`,
-      `-maxrate:v:${index}`, `${rendition.maxRateKbps}k`,
-      `-bufsize:v:${index}`, `${rendition.bufferSizeKbps}k`,
-      `-profile:v:${index}`, rendition.profile,
-    )
+    args.push(...rateControlArgs(fixedRate(rendition), index), `-profile:v:${index}`, rendition.profile)
   })
-  if (options.hasAudio) args.push('-c:a', 'aac', '-b:a', `${LIVE_AUDIO_KBPS}k`)
+  if (options.hasAudio) args.push(...aacArgs(LIVE_AUDIO_KBPS, 'a'))
   args.push(
-    '-f', 'dash',
-    '-seg_duration', String(options.segmentDurationSeconds),
-    '-use_template', '1',
-    '-use_timeline', '1',
+    ...cmafOutputArgs({
+      segmentDurationSeconds: options.segmentDurationSeconds,
+      hasAudio: options.hasAudio,
+      initSegmentName: `${prefix}${INIT_SEGMENT_TEMPLATE}`,
+      mediaSegmentName: `${prefix}${MEDIA_SEGMENT_TEMPLATE}`,
+    }),
     // Keep every segment listed: livectl publishes a rolling window and keeps the whole stream as VOD.
     '-window_size', '0',
-    '-adaptation_sets', options.hasAudio ? 'id=0,streams=v id=1,streams=a' : 'id=0,streams=v',
-    '-dash_segment_type', 'mp4',
     ...(options.lowLatency ? lowLatencyDashArgs(options.lowLatency) : []),
-    '-hls_playlist', '1',
-    '-hls_master_name', 'ffmpeg-master.m3u8',
-    '-init_seg_name', `${prefix}${INIT_SEGMENT_TEMPLATE}`,
-    '-media_seg_name', `${prefix}${MEDIA_SEGMENT_TEMPLATE}`,
     options.manifestPath,
     // Second output: the broadcast as received.
     '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-f', 'mpegts', options.recordingPath,

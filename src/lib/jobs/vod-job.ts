@@ -26,6 +26,7 @@ import {PACKAGE_MANIFEST_FILE, type PackageFormat, type PackageManifest} from '.
 import {segmentPackage} from '../package/segment.js'
 import {publishPackage} from '../publish/publish.js'
 import {isStorageUri, openStorage, type StorageConfig} from '../storage/open.js'
+import {DEFAULT_RATE_CONTROL, type RateControlMode} from '../media/rate-control.js'
 import {chunkExchangeUri} from './chunk-transfer.js'
 
 /** Everything a job needs that is not machine-specific: JSON, so it can travel through a queue. */
@@ -40,6 +41,8 @@ export interface VodJobSpec {
   ladder: string
   segmentDurationSeconds: number
   preset: string
+  /** How each rung spends bits (default DEFAULT_RATE_CONTROL). */
+  rateControl?: RateControlMode
   formats?: PackageFormat[]
   invalidate?: InvalidationOptions
   /** Encode in chunks of this many seconds (see media/chunks.ts). */
@@ -123,7 +126,7 @@ async function fingerprintOf(spec: VodJobSpec, config: StorageConfig): Promise<s
     source = {size: facts.size, mtimeMs: Math.round(facts.mtimeMs)}
   }
 
-  return JSON.stringify({source, to: spec.to, ladder: spec.ladder, segment: spec.segmentDurationSeconds, preset: spec.preset, formats: spec.formats ?? ['hls', 'dash'], chunk: spec.chunkSeconds})
+  return JSON.stringify({source, to: spec.to, ladder: spec.ladder, segment: spec.segmentDurationSeconds, preset: spec.preset, rate: spec.rateControl ?? DEFAULT_RATE_CONTROL, formats: spec.formats ?? ['hls', 'dash'], chunk: spec.chunkSeconds})
 }
 
 async function openObject(uri: string, config: StorageConfig) {
@@ -285,6 +288,7 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
         rungs: await loadLadder(spec.ladder),
         segmentDurationSeconds: spec.segmentDurationSeconds,
         preset: spec.preset,
+        rateControl: spec.rateControl ?? DEFAULT_RATE_CONTROL,
         ...(spec.chunkSeconds === undefined ? {} : {chunkSeconds: spec.chunkSeconds}),
         ...(environment.chunkEncoder ? {chunkEncoder: environment.chunkEncoder} : {}),
         // Workers on other machines read a stored input from storage and return chunks through it.

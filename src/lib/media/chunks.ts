@@ -15,12 +15,13 @@
  * chunk starts with a 90 %-full buffer and fresh rate control, and the joined rung drifts from the
  * one-process encode (measured on a 9-s clip in 3-s chunks, veryfast: 7 % fewer bytes and 0.9 dB
  * lower SSIM; ultrafast: 3.6 % more and 0.3 dB higher). With a pre-roll of at least the buffer's
- * length (2 s for the default ladder's 1.4 s): within 0.1 % of the bytes and 0.02 dB. It costs
+ * length and at least 2 s: within 0.1 % of the bytes and 0.02 dB. It costs
  * the pre-roll's encode per chunk, which is why chunks should be long (see BENCHMARKS.md).
  * Pure argv builders and plans here; transcode.ts runs them.
  */
 import {UserError} from '../errors.js'
 import type {PlannedRendition} from './ladder.js'
+import {BASE_ARGS, PROGRESS_ARGS, STEREO_48K_FILTER, aacArgs, type RungRateControl} from './ffmpeg-fragments.js'
 import {buildTranscodeArgs} from './transcode-args.js'
 
 export interface ChunkPlan {
@@ -32,12 +33,16 @@ export interface ChunkPlan {
   prerollFrames: number
 }
 
+/** The least pre-roll: x264's rate control settles in about 2 s (1 s of pre-roll left chunks 0.13 dB off, 2 s 0.02 dB). */
+export const MIN_PREROLL_SECONDS = 2
+
 /**
- * The pre-roll: the ladder's longest VBV buffer (bufsize / maxrate), rounded up to whole segments
- * so that the chunk's start is one of the pre-roll encode's own keyframes.
+ * The pre-roll: the ladder's longest VBV buffer (bufsize / maxrate), and at least
+ * MIN_PREROLL_SECONDS, rounded up to whole segments so that the chunk's start is one of the
+ * pre-roll encode's own keyframes.
  */
 export function chunkPrerollSeconds(renditions: readonly Pick<PlannedRendition, 'bufferSizeKbps' | 'maxRateKbps'>[], segmentDurationSeconds: number): number {
-  const bufferSeconds = Math.max(0, ...renditions.map((rendition) => rendition.bufferSizeKbps / rendition.maxRateKbps))
+  const bufferSeconds = Math.max(MIN_PREROLL_SECONDS, ...renditions.map((rendition) => rendition.bufferSizeKbps / rendition.maxRateKbps))
   return Math.ceil(bufferSeconds / segmentDurationSeconds - 1e-9) * segmentDurationSeconds
 }
 
@@ -72,6 +77,8 @@ export interface ChunkArgsInput {
   segmentDurationSeconds: number
   preset: string
   sourcePicture?: {width: number; height: number}
+  /** Each rung's rate control (rate-control.ts), as the one-process encode would use. */
+  rates?: readonly RungRateControl[]
 }
 
 /** One chunk's ladder, video only, from its pre-roll: the same encoder settings as the one-process transcode. */
@@ -87,6 +94,7 @@ export function buildChunkArgs(options: ChunkArgsInput): string[] {
     segmentDurationSeconds: options.segmentDurationSeconds,
     preset: options.preset,
     sourcePicture: options.sourcePicture,
+    ...(options.rates ? {rates: options.rates} : {}),
     range: {startSeconds: chunk.startSeconds - preroll / frameRate, ...(chunk.frames === undefined ? {} : {frames: chunk.frames + preroll})},
   })
 }
@@ -94,11 +102,11 @@ export function buildChunkArgs(options: ChunkArgsInput): string[] {
 /** The whole file's audio, once: stereo 48 kHz AAC, as the one-process transcode makes it. */
 export function buildAudioArgs(input: string, bitrateKbps: number, output: string): string[] {
   return [
-    '-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1',
+    ...BASE_ARGS, ...PROGRESS_ARGS,
     '-i', input,
     '-map', '0:a:0', '-vn',
-    '-af', 'aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo',
-    '-c:a', 'aac', '-b:a', `${bitrateKbps}k`,
+    '-af', STEREO_48K_FILTER,
+    ...aacArgs(bitrateKbps, 'a'),
     '-f', 'mp4', output,
   ]
 }
@@ -106,7 +114,7 @@ export function buildAudioArgs(input: string, bitrateKbps: number, output: strin
 /** A rung's chunks joined by stream copy (concat demuxer over a list file), with the audio muxed in. */
 export function buildJoinArgs(listFile: string, audioFile: string | undefined, output: string): string[] {
   return [
-    '-hide_banner', '-nostdin', '-y', '-loglevel', 'warning',
+    ...BASE_ARGS,
     '-f', 'concat', '-safe', '0', '-i', listFile,
     ...(audioFile ? ['-i', audioFile] : []),
     '-map', '0:v:0',

@@ -2,7 +2,11 @@
  * The ffmpeg argv for a whole ladder in one process: decode once, `split` the picture to every
  * rung, encode each with aligned closed GOPs. Pure: returns string[], runs nothing.
  */
+import {aacArgs, BASE_ARGS, closedGopArgs, PROGRESS_ARGS, rateControlArgs, type RungRateControl, STEREO_48K_FILTER} from './ffmpeg-fragments.js'
 import type {PlannedRendition} from './ladder.js'
+import {fixedRate} from './rate-control.js'
+
+export {gopFrames} from './ffmpeg-fragments.js'
 
 export interface TranscodeArgsInput {
   input: string
@@ -19,11 +23,8 @@ export interface TranscodeArgsInput {
   sourcePicture?: {width: number; height: number}
   /** Only this stretch of the source (a chunk): from a frame-exact start, this many frames (all to the end when absent). */
   range?: {startSeconds: number; frames?: number}
-}
-
-/** GOP length in frames for a segment duration: one keyframe at every segment boundary. */
-export function gopFrames(frameRate: number, segmentDurationSeconds: number): number {
-  return Math.max(1, Math.round(frameRate * segmentDurationSeconds))
+  /** Each rung's rate control, same order as renditions (default: the rung's fixed bit rate, "cbr-ish"). */
+  rates?: readonly RungRateControl[]
 }
 
 export interface ScaleStep {
@@ -85,8 +86,7 @@ export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], 
   const chains = buildVideoLadderChains(renditions, sourcePicture)
   if (hasAudio) {
     const audioTaps = renditions.map((_, index) => `[a${index}]`).join('')
-    // aformat to stereo 48 kHz downmixes 5.1 and upmixes mono once, before the copies.
-    chains.push(`[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,asplit=${renditions.length}${audioTaps}`)
+    chains.push(`[0:a:0]${STEREO_48K_FILTER},asplit=${renditions.length}${audioTaps}`)
   }
 
   return chains.join(';')
@@ -94,15 +94,9 @@ export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], 
 
 export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
   if (options.renditions.length !== options.outputs.length) throw new Error('one output path per rendition is required')
-  const gop = String(gopFrames(options.frameRate, options.segmentDurationSeconds))
   const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-loglevel', 'warning',
-    // key=value progress blocks on stdout, no stats line on stderr.
-    '-nostats',
-    '-progress', 'pipe:1',
+    ...BASE_ARGS,
+    ...PROGRESS_ARGS,
     // A chunk: seek before the input (fast, and exact: frames before the start are decoded and dropped).
     ...(options.range ? ['-ss', options.range.startSeconds.toFixed(6)] : []),
     '-i', options.input,
@@ -117,18 +111,11 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
       '-preset', options.preset,
       ...(options.tune ? ['-tune', options.tune] : []),
       '-profile:v', rendition.profile,
-      '-b:v', `${rendition.videoBitrateKbps}k`,
-      '-maxrate', `${rendition.maxRateKbps}k`,
-      '-bufsize', `${rendition.bufferSizeKbps}k`,
-      // Closed GOPs of exactly one segment: same frame count in every rung (they share one decode),
-      // no scene-cut keyframes in between, and forced keyframes by time so the boundaries are exact.
-      '-g', gop,
-      '-keyint_min', gop,
-      '-sc_threshold', '0',
-      '-force_key_frames', `expr:gte(t,n_forced*${options.segmentDurationSeconds})`,
-      '-x264-params', 'open-gop=0',
+      ...rateControlArgs(options.rates?.[index] ?? fixedRate(rendition)),
+      // Same frame count in every rung (they share one decode), keyframes on segment boundaries.
+      ...closedGopArgs(options.frameRate, options.segmentDurationSeconds),
     )
-    if (options.hasAudio) args.push('-c:a', 'aac', '-b:a', `${rendition.audioBitrateKbps}k`)
+    if (options.hasAudio) args.push(...aacArgs(rendition.audioBitrateKbps, 'a'))
     if (options.range?.frames !== undefined) args.push('-frames:v', String(options.range.frames))
     args.push('-f', 'mp4', options.outputs[index] as string)
   })

@@ -14,6 +14,10 @@ import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './
 import {decodedPicture, probeSource, type SourceFacts} from './probe.js'
 import {RENDITIONS_FILE} from './renditions.js'
 import {createProgressParser, progressFraction} from './progress.js'
+import {measureVideoBitrates} from './bitrate.js'
+import {runComplexityProbe} from './complexity-probe.js'
+import type {RungRateControl} from './ffmpeg-fragments.js'
+import {type ComplexityProbe, DEFAULT_RATE_CONTROL, planRates, type RateControlMode} from './rate-control.js'
 import {buildTranscodeArgs, gopFrames} from './transcode-args.js'
 import {mediaTools} from './tools.js'
 
@@ -40,6 +44,10 @@ export interface Rendition {
   /** File name inside the output directory. */
   file: string
   sizeBytes: number
+  /** How the video's bits were spent (absent in renditions.json files of earlier versions: the fixed rate). */
+  rateControl?: RungRateControl
+  /** The real video bit rates, measured from the packets: average, and peak over one segment. */
+  measuredVideo?: {averageKbps: number; peakKbps: number}
 }
 
 /** The content of renditions.json, and the `--json` result of `transcode`. */
@@ -51,6 +59,10 @@ export interface RenditionsManifest {
   gopFrames: number
   preset: string
   hasAudio: boolean
+  /** The --rate-control mode (absent in files of earlier versions: cbr-ish). */
+  rateControl?: RateControlMode
+  /** per-title: what the complexity probe measured. */
+  complexityProbe?: ComplexityProbe
   renditions: Rendition[]
   /** What the user should know although it worked (a source cut off short of what it declares). */
   warnings?: string[]
@@ -61,6 +73,8 @@ export interface TranscodeDryRun {
   source: SourceFacts
   outputDir: string
   plan: PlannedRendition[]
+  rateControl: RateControlMode
+  /** The command; with per-title, the CRFs shown are capped-crf's until the probe has run. */
   command: string[]
 }
 
@@ -78,6 +92,8 @@ export interface TranscodeOptions {
   rungs: readonly Rung[]
   segmentDurationSeconds: number
   preset: string
+  /** How each rung's bits are spent (default DEFAULT_RATE_CONTROL; see rate-control.ts). */
+  rateControl?: RateControlMode
   dryRun?: boolean
   /** Encode in chunks of this many seconds (whole segments), joined without re-encoding; see chunks.ts. */
   chunkSeconds?: number
@@ -147,7 +163,8 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
   const hasAudio = source.audio !== undefined
   const {ffmpeg} = await mediaTools()
 
-  const argsFor = (dir: string) =>
+  const rateControl = options.rateControl ?? DEFAULT_RATE_CONTROL
+  const argsFor = (dir: string, rates: readonly RungRateControl[]) =>
     buildTranscodeArgs({
       input,
       renditions: plan,
@@ -157,10 +174,12 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       segmentDurationSeconds,
       preset,
       sourcePicture: decodedPicture(source.video),
+      rates,
     })
 
   if (options.dryRun) {
-    return {dryRun: true, source, outputDir, plan, command: [ffmpeg, ...argsFor(outputDir)]}
+    const rates = planRates(rateControl === 'per-title' ? 'capped-crf' : rateControl, plan, {segmentDurationSeconds})
+    return {dryRun: true, source, outputDir, plan, rateControl, command: [ffmpeg, ...argsFor(outputDir, rates)]}
   }
 
   await assertReplaceableDir(outputDir, RENDITIONS_FILE)
@@ -173,20 +192,39 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
         outTimeSeconds: progress.outTimeSeconds,
       })
     })
+    let complexityProbe: ComplexityProbe | undefined
+    const warnings: string[] = []
+    if (rateControl === 'per-title' && !((source.durationSeconds ?? 0) >= 0.5)) {
+      warnings.push(`${path.basename(input)}: its duration is unknown or under half a second, so per-title had nothing to probe: each rung used capped-crf's quality.`)
+    } else if (rateControl === 'per-title') {
+      const picture = decodedPicture(source.video)
+      complexityProbe = await runComplexityProbe({
+        ffmpeg,
+        input,
+        source: {durationSeconds: source.durationSeconds ?? 0, ...picture},
+        preset,
+        frameRate: source.video.frameRate,
+        segmentDurationSeconds,
+        workDir: staging,
+        signal: options.signal,
+      })
+    }
+
+    const rates = planRates(complexityProbe || rateControl !== 'per-title' ? rateControl : 'capped-crf', plan, {segmentDurationSeconds, probe: complexityProbe})
     const chunks = options.chunkSeconds === undefined ? undefined : planChunks({
       durationSeconds: requireDuration(source),
       frameRate: source.video.frameRate,
       chunkSeconds: options.chunkSeconds,
       segmentDurationSeconds,
-      prerollSeconds: chunkPrerollSeconds(plan, segmentDurationSeconds),
+      prerollSeconds: chunkPrerollSeconds(rates, segmentDurationSeconds),
     })
     if (chunks && chunks.length > 1) {
-      await encodeInChunks({ffmpeg, input, plan, chunks, staging, hasAudio, source, segmentDurationSeconds, preset, encoder: options.chunkEncoder, shared: options.chunkShared, signal: options.signal, onProgress: options.onProgress})
+      await encodeInChunks({ffmpeg, input, plan, rates, chunks, staging, hasAudio, source, segmentDurationSeconds, preset, encoder: options.chunkEncoder, shared: options.chunkShared, signal: options.signal, onProgress: options.onProgress})
     } else {
-      await runProcess(ffmpeg, argsFor(staging), {signal: options.signal, onStdoutLine: onProgressLine})
+      await runProcess(ffmpeg, argsFor(staging, rates), {signal: options.signal, onStdoutLine: onProgressLine})
     }
 
-    const renditions = await Promise.all(plan.map((planned) => describeRendition(staging, planned, hasAudio, options.signal)))
+    const renditions = await Promise.all(plan.map((planned, index) => describeRendition(staging, planned, rates[index] as RungRateControl, hasAudio, options.signal)))
     const truncated = truncationWarning(input, source.durationSeconds, Math.max(...renditions.map((rendition) => rendition.durationSeconds)))
     const manifest: RenditionsManifest = {
       version: 1,
@@ -196,8 +234,10 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       gopFrames: gopFrames(source.video.frameRate, segmentDurationSeconds),
       preset,
       hasAudio,
+      rateControl,
+      ...(complexityProbe ? {complexityProbe} : {}),
       renditions,
-      ...(truncated ? {warnings: [truncated]} : {}),
+      ...(truncated || warnings.length > 0 ? {warnings: [...warnings, ...(truncated ? [truncated] : [])]} : {}),
     }
     await writeJsonAtomic(path.join(staging, RENDITIONS_FILE), manifest)
     await commitStagingDir(staging, outputDir)
@@ -220,6 +260,7 @@ interface ChunkedEncode {
   ffmpeg: string
   input: string
   plan: readonly PlannedRendition[]
+  rates: readonly RungRateControl[]
   chunks: readonly ChunkPlan[]
   staging: string
   hasAudio: boolean
@@ -249,6 +290,7 @@ async function encodeInChunks(job: ChunkedEncode): Promise<void> {
     segmentDurationSeconds: job.segmentDurationSeconds,
     preset: job.preset,
     sourcePicture: decodedPicture(job.source.video),
+    rates: job.rates,
     ...(job.encoder && job.shared ? {shared: job.shared} : {}),
   }))
   const secondsOf = (chunk: ChunkPlan) => (chunk.frames === undefined ? total - chunk.startSeconds : chunk.frames / frameRate)
@@ -315,9 +357,11 @@ async function encodeChunkVideo(job: ChunkedEncode, tasks: readonly ChunkTask[],
   }
 }
 
-async function describeRendition(dir: string, planned: PlannedRendition, hasAudio: boolean, signal?: AbortSignal): Promise<Rendition> {
+async function describeRendition(dir: string, planned: PlannedRendition, rateControl: RungRateControl, hasAudio: boolean, signal?: AbortSignal): Promise<Rendition> {
   const file = `${planned.name}.mp4`
   const facts = await probeSource(path.join(dir, file), {signal})
+  const {ffprobe} = await mediaTools()
+  const measuredVideo = await measureVideoBitrates(ffprobe, path.join(dir, file), facts.durationSeconds ?? 0, signal)
   const videoCodec = avcCodecString(facts.video.profile, facts.video.level)
   const audioCodec = hasAudio ? AAC_LC_CODEC : undefined
   return {
@@ -337,5 +381,7 @@ async function describeRendition(dir: string, planned: PlannedRendition, hasAudi
     durationSeconds: facts.durationSeconds ?? 0,
     file,
     sizeBytes: (await stat(path.join(dir, file))).size,
+    rateControl,
+    measuredVideo,
   }
 }

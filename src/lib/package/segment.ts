@@ -26,6 +26,7 @@ import {
   type PackageTrack,
   readRenditionsManifest,
 } from './manifest.js'
+import {setMpdBandwidths} from './mpd-bandwidth.js'
 import {buildPackageArgs, mediaPlaylistName} from './package-args.js'
 import {parseM3u8, verifyPackage} from './verify.js'
 
@@ -265,7 +266,13 @@ async function arrangeFormats(dir: string, manifest: PackageManifest): Promise<v
     }
   }
 
-  if (!manifest.dashManifest) await rm(path.join(dir, DASH_MANIFEST_FILE), {force: true})
+  if (manifest.dashManifest) {
+    const mpdFile = path.join(dir, manifest.dashManifest)
+    const mpd = await readFile(mpdFile, 'utf8')
+    await writeFile(mpdFile, setMpdBandwidths(mpd, new Map(tracks.map((track) => [String(track.id), track.bandwidth]))))
+  } else {
+    await rm(path.join(dir, DASH_MANIFEST_FILE), {force: true})
+  }
 
   const files = [
     ...tracks.flatMap((track) => [track.init.sizeBytes, ...track.segments.map((segment) => segment.sizeBytes)]),

@@ -1,0 +1,196 @@
+/**
+ * Content-adaptive ladders: five kinds of content made here (talking-head-like, slides, high
+ * motion, film grain, flat-colour animation), each transcoded to the default ladder with every
+ * `--rate-control` mode (cbr-ish: the fixed ladder; capped-crf; per-title), then measured with
+ * `livectl quality` (SSIM: ffmpeg's linear All value against the source scaled to the rung with
+ * lanczos; PSNR) and renditions.json (video bits; peak = the highest rate over one segment).
+ * Rounds alternate the modes; encode times are medians.
+ *
+ *   npm run bench:ladders                 builds, then runs the defaults
+ *   node bench/ladders.mjs [--duration 20] [--rounds 2] [--only talking,slides] [--no-write]
+ *
+ * Writes the `## Content-adaptive ladders` section of BENCHMARKS.md. Plain ESM.
+ */
+import {existsSync} from 'node:fs'
+import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import process from 'node:process'
+import {parseArgs} from 'node:util'
+
+import {importDist, REPO_ROOT} from './live-clip.mjs'
+import {capture, environmentWithout, loadAverage, machineFacts, median, runMeasured, writeSection} from './support.mjs'
+
+const WORK_DIR = '.bench-work/ladders'
+const PRESET = 'veryfast'
+const SEGMENT_SECONDS = 2
+const MODES = ['cbr-ish', 'capped-crf', 'per-title']
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'
+
+/** Each kind of content as a lavfi graph producing [out] at 1920x1080, 30 fps, `seconds` long. */
+const CONTENTS = [
+  {
+    id: 'talking',
+    label: 'talking head (a still picture, one small moving region, light sensor noise)',
+    graph: (seconds) => `color=c=0x55606e:s=1920x1080:r=30:d=${seconds},drawgrid=w=160:h=120:t=3:c=0xd0d0d0@0.5[bg];testsrc2=s=420x520:r=30:d=${seconds}[face];[bg][face]overlay=x=750+30*sin(t):y=280+12*sin(1.7*t),noise=alls=3:allf=t[out]`,
+  },
+  {
+    id: 'slides',
+    label: 'slides (text and a chart, changing every 5 s)',
+    graph: (seconds) => `color=c=white:s=1920x1080:r=30:d=${seconds},` +
+      `drawtext=fontfile=${FONT}:text='Slide %{eif\\:floor(t/5)+1\\:d}\\: results':fontsize=90:x=120:y=100:fontcolor=0x202060,` +
+      `drawtext=fontfile=${FONT}:text='Revenue grew %{eif\\:mod(floor(t/5)*37,90)+5\\:d} percent in region %{eif\\:floor(t/5)+3\\:d}':fontsize=54:x=120:y=260,` +
+      `drawtext=fontfile=${FONT}:text='Next steps\\: hire %{eif\\:floor(t/5)*3+2\\:d} engineers, ship the watch page':fontsize=54:x=120:y=360,` +
+      `drawbox=x=160:y=520:w=220:h=440:color=0x3060c0:t=fill,drawbox=x=460:y=620:w=220:h=340:color=0xc06030:t=fill,` +
+      `drawbox=x=760:y='960-(120+60*mod(floor(t/5),6))':w=220:h='120+60*mod(floor(t/5),6)':color=0x30a060:t=fill[out]`,
+  },
+  {
+    id: 'motion',
+    label: 'high motion (a fractal zooming: every pixel changes every frame)',
+    graph: (seconds) => `mandelbrot=s=1920x1080:r=30:end_scale=0.01:maxiter=2000,trim=duration=${seconds},format=yuv420p[out]`,
+  },
+  {
+    id: 'grain',
+    label: 'film grain (soft moving gradients under strong temporal noise)',
+    graph: (seconds) => `gradients=s=1920x1080:r=30:speed=0.02:d=${seconds},noise=alls=22:allf=t+u[out]`,
+  },
+  {
+    id: 'animation',
+    label: 'animation (flat colours, moving edges)',
+    graph: (seconds) => `life=s=480x270:r=30:mold=10:ratio=0.1:death_color=0xC83232:life_color=0x20c040:mold_color=0x202080,trim=duration=${seconds},scale=1920:1080:flags=neighbor,format=yuv420p[out]`,
+  },
+]
+
+function parseOptions() {
+  const {values} = parseArgs({
+    options: {
+      duration: {type: 'string', default: '20'},
+      rounds: {type: 'string', default: '2'},
+      only: {type: 'string'},
+      'no-write': {type: 'boolean', default: false},
+      help: {type: 'boolean', short: 'h', default: false},
+    },
+  })
+  if (values.help) {
+    process.stdout.write('Usage: node bench/ladders.mjs [--duration 20] [--rounds 2] [--only talking,slides] [--no-write]\n')
+    process.exit(0)
+  }
+
+  return {durationSeconds: Number(values.duration), rounds: Number(values.rounds), only: values.only?.split(','), write: !values['no-write']}
+}
+
+async function makeSource(ffmpeg, content, seconds, env) {
+  const file = path.join(WORK_DIR, `${content.id}-${seconds}s.mp4`)
+  if (existsSync(path.join(REPO_ROOT, file))) return file
+  process.stdout.write(`Generating ${file} ...`)
+  const partial = path.join(WORK_DIR, `.partial-${process.pid}.mp4`)
+  // A near-lossless intermediate, as an editor's export would be.
+  const args = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-filter_complex', content.graph(seconds), '-map', '[out]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', '-pix_fmt', 'yuv420p', '-g', '60', partial]
+  const {wallSeconds} = await runMeasured([{file: ffmpeg, args}], {cwd: REPO_ROOT, env})
+  await rename(path.join(REPO_ROOT, partial), path.join(REPO_ROOT, file))
+  process.stdout.write(` ${wallSeconds.toFixed(1)} s\n`)
+  return file
+}
+
+const pct = (value) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)} %`
+
+async function main() {
+  const options = parseOptions()
+  const env = environmentWithout('LIVECTL_', ['LIVECTL_FFMPEG', 'LIVECTL_FFPROBE'])
+  const {mediaTools} = await importDist('lib/media/tools.js')
+  const {ffmpeg} = await mediaTools()
+  await mkdir(path.join(REPO_ROOT, WORK_DIR), {recursive: true})
+  const contents = CONTENTS.filter((content) => !options.only || options.only.includes(content.id))
+  const sources = new Map()
+  for (const content of contents) sources.set(content.id, await makeSource(ffmpeg, content, options.durationSeconds, env))
+
+  const startedAt = new Date()
+  const loadAtStart = loadAverage()
+  const times = []
+  const results = new Map()
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const content of contents) {
+      // Alternate the order of the modes between rounds.
+      const modes = round % 2 === 1 ? MODES : [...MODES].reverse()
+      for (const mode of modes) {
+        const out = path.join(WORK_DIR, `out-${content.id}-${mode}`)
+        await rm(path.join(REPO_ROOT, out), {recursive: true, force: true})
+        process.stdout.write(`round ${round} ${content.id} ${mode} ...`)
+        const args = ['bin/run.js', 'transcode', sources.get(content.id), '-o', out, '--rate-control', mode, '--preset', PRESET, '--segment-duration', String(SEGMENT_SECONDS), '--data-dir', path.join(WORK_DIR, 'data')]
+        const {wallSeconds} = await runMeasured([{file: process.execPath, args}], {cwd: REPO_ROOT, env})
+        times.push({content: content.id, mode, wallSeconds})
+        process.stdout.write(` ${wallSeconds.toFixed(1)} s`)
+        if (round === 1) {
+          // x264 is deterministic: quality is measured once.
+          const report = JSON.parse(await capture(process.execPath, ['bin/run.js', 'quality', out, '--source', sources.get(content.id), '--json'], {cwd: REPO_ROOT, env}))
+          const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, out, 'renditions.json'), 'utf8'))
+          results.set(`${content.id}/${mode}`, report.rungs.map((rung) => {
+            const rendition = manifest.renditions.find((candidate) => candidate.name === rung.name)
+            return {...rung, capKbps: rendition.maxRateKbps, crf: rendition.rateControl?.crf}
+          }))
+          process.stdout.write(` ${report.rungs.map((rung) => `${rung.name} ${rung.videoKbps}k ${rung.ssim.toFixed(4)}`).join(', ')}`)
+        }
+
+        process.stdout.write('\n')
+      }
+    }
+  }
+
+  const encodeSeconds = (content, mode) => median(times.filter((time) => time.content === content && time.mode === mode).map((time) => time.wallSeconds))
+  const lines = [
+    '## Content-adaptive ladders',
+    '',
+    `Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`node bench/ladders.mjs --duration ${options.durationSeconds} --rounds ${options.rounds}\`; encode times are medians of ${options.rounds} rounds (modes alternating), quality and bits from the first (x264 is deterministic).`,
+    '',
+    `- Machine: ${machineFacts().cores} cores (${machineFacts().cpuModel}), load at start ${loadAtStart}.`,
+    `- Sources: ${options.durationSeconds} s of 1080p30 each, made here from lavfi (\`bench/ladders.mjs\` has the graphs), stored near-lossless (x264 CRF 10). Ladder: the default (1080p, 720p, 480p, 144p), x264 ${PRESET}, ${SEGMENT_SECONDS} s segments.`,
+    '- Bits: video only. SSIM: ffmpeg\'s linear `All` against the source scaled to the rung with lanczos (`livectl quality`). Peak: the highest rate over one segment (HLS BANDWIDTH). Cap: the rung\'s max rate in the default ladder.',
+    '',
+  ]
+  let fixedBits = 0
+  const modeBits = Object.fromEntries(MODES.map((mode) => [mode, 0]))
+  const notWorse = Object.fromEntries(MODES.map((mode) => [mode, 0]))
+  const ssimDeltas = Object.fromEntries(MODES.map((mode) => [mode, []]))
+  const overCap = Object.fromEntries(MODES.map((mode) => [mode, []]))
+  let rungCount = 0
+  for (const content of contents) {
+    lines.push(`**${content.label}** (encode: ${MODES.map((mode) => `${mode} ${encodeSeconds(content.id, mode).toFixed(1)} s`).join(', ')})`, '')
+    lines.push('| rung | cap kbps | cbr-ish kbps (peak) | SSIM | PSNR | capped-crf kbps (peak) | SSIM | PSNR | per-title CRF | kbps (peak) | SSIM | PSNR |')
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    const fixed = results.get(`${content.id}/cbr-ish`)
+    for (const [index, rung] of fixed.entries()) {
+      rungCount += 1
+      const cells = [rung.name, rung.capKbps]
+      for (const mode of MODES) {
+        const row = results.get(`${content.id}/${mode}`)[index]
+        modeBits[mode] += row.videoKbps
+        if (row.ssim >= rung.ssim) notWorse[mode] += 1
+        ssimDeltas[mode].push(row.ssim - rung.ssim)
+        if (row.peakKbps > row.capKbps) overCap[mode].push(`${content.id} ${row.name} ${row.peakKbps}`)
+        if (mode === 'per-title') cells.push(row.crf)
+        cells.push(`${row.videoKbps} (${row.peakKbps})`, row.ssim.toFixed(4), row.psnrDb.toFixed(2))
+      }
+
+      fixedBits += rung.videoKbps
+      lines.push(`| ${cells.join(' | ')} |`)
+    }
+
+    lines.push('')
+  }
+
+  const totalTime = (mode) => contents.reduce((sum, content) => sum + encodeSeconds(content.id, mode), 0)
+  lines.push('**Over the set**', '')
+  lines.push('| mode | video bits vs cbr-ish | rungs with SSIM >= cbr-ish | SSIM minus cbr-ish\'s: median (worst) | rungs with a peak above the cap | encode time vs cbr-ish |')
+  lines.push('|---|---|---|---|---|---|')
+  for (const mode of MODES) {
+    const deltas = ssimDeltas[mode]
+    lines.push(`| ${mode} | ${pct(modeBits[mode] / fixedBits - 1)} | ${notWorse[mode]} of ${rungCount} | ${median(deltas).toFixed(4)} (${Math.min(...deltas).toFixed(4)}) | ${overCap[mode].length === 0 ? 'none' : overCap[mode].join('; ')} | ${(totalTime(mode) / totalTime('cbr-ish')).toFixed(3)} |`)
+  }
+
+  lines.push('')
+  await writeFile(path.join(REPO_ROOT, WORK_DIR, 'results.json'), JSON.stringify({options, times, results: Object.fromEntries(results)}, null, 2))
+  const section = lines.join('\n')
+  process.stdout.write(`\n${section}\n`)
+  if (options.write) await writeSection(path.join(REPO_ROOT, 'BENCHMARKS.md'), section)
+}
+
+await main()

@@ -1,0 +1,132 @@
+/**
+ * How each rung's bits are spent, decided in one place for VOD (transcode, chunks) and live. Pure.
+ *
+ * - `cbr-ish`: the rung's fixed average bit rate under its cap (livectl's original ladder: what
+ *   players and CDNs that want predictable rates expect, and what live uses).
+ * - `capped-crf`: a constant quality per rung (x264 CRF) under the same cap and buffer, so a static
+ *   picture costs little and a hard one never goes above the cap.
+ * - `per-title`: a complexity probe of this source (complexity-probe.ts: a low-resolution CRF
+ *   encode of a few sampled stretches) predicts each rung's bit rate at every CRF; each rung gets
+ *   the best quality (lowest CRF, down to a floor where more bits stop showing) whose predicted
+ *   average stays within the rung's nominal rate, under the rung's cap. Easy content gets top
+ *   quality for a fraction of the fixed rate; hard content gets the quality the fixed rate buys,
+ *   with a CRF that agrees with the cap instead of one the buffer has to fight. The default
+ *   ladder's caps bound it.
+ */
+import {UserError} from '../errors.js'
+import type {RungRateControl} from './ffmpeg-fragments.js'
+import type {PlannedRendition, Rung} from './ladder.js'
+
+export const RATE_CONTROL_MODES = ['cbr-ish', 'capped-crf', 'per-title'] as const
+export type RateControlMode = (typeof RATE_CONTROL_MODES)[number]
+
+/** What `transcode` and `run` use without --rate-control (BENCHMARKS.md, "Content-adaptive ladders"). */
+export const DEFAULT_RATE_CONTROL: RateControlMode = 'per-title'
+
+export function parseRateControl(value: string | undefined): RateControlMode {
+  if (value === undefined) return DEFAULT_RATE_CONTROL
+  if ((RATE_CONTROL_MODES as readonly string[]).includes(value)) return value as RateControlMode
+  throw new UserError(`Unknown rate control "${value}"`, {hint: `Use one of: ${RATE_CONTROL_MODES.join(', ')}.`})
+}
+
+/** The rung's fixed bit rate under its cap: `cbr-ish`. */
+export function fixedRate(rung: Pick<Rung, 'videoBitrateKbps' | 'maxRateKbps' | 'bufferSizeKbps'>): RungRateControl {
+  return {mode: 'abr', bitrateKbps: rung.videoBitrateKbps, maxRateKbps: rung.maxRateKbps, bufferSizeKbps: rung.bufferSizeKbps}
+}
+
+/** `capped-crf`'s quality target: x264's default CRF. */
+export const CAPPED_CRF = 23
+
+/**
+ * The capped modes' VBV, sized so that segments stay at or under the rung's cap (HLS BANDWIDTH
+ * then stays within the ladder's max rate): x264's max rate 5 % under the cap, a buffer of half a
+ * segment (a segment can exceed the max rate by at most the buffer it drains), starting half full.
+ * x264 starts a buffer 90 % full by default, and hard content spends that in its first segment:
+ * on the 20-s benchmark clips the first segment ran 9-11 % over the cap while every later one
+ * stayed under it. Starting half full (about where hard content keeps it) kept the first segment
+ * under the cap (1080p fractal zoom: 5239 against 5350; animation: 5207) at the same SSIM on the
+ * zoom and 0.004 lower on the animation, still above the fixed ladder's; starting it nearly empty
+ * starves the whole clip (0.04 SSIM lower). The fixed ladder's own VBV (a 1.4-s buffer) lets hard
+ * content's segments run up to 18 % over its max rate (BENCHMARKS.md).
+ */
+export const CAP_MARGIN = 0.95
+export const CAP_BUFFER_SEGMENTS = 0.5
+export const CAP_INITIAL_BUFFER = 0.5
+
+function capped(rung: Pick<Rung, 'maxRateKbps'>, crf: number, segmentDurationSeconds: number): RungRateControl {
+  const maxRateKbps = Math.round(rung.maxRateKbps * CAP_MARGIN)
+  return {mode: 'crf', crf, maxRateKbps, bufferSizeKbps: Math.round(maxRateKbps * segmentDurationSeconds * CAP_BUFFER_SEGMENTS), initialBufferFraction: CAP_INITIAL_BUFFER}
+}
+
+export function cappedCrfRate(rung: Pick<Rung, 'maxRateKbps'>, segmentDurationSeconds: number): RungRateControl {
+  return capped(rung, CAPPED_CRF, segmentDurationSeconds)
+}
+
+/** The sampled stretches' video bit rate at each probe CRF, at one picture size. */
+export interface ProbeSize {
+  width: number
+  height: number
+  /** At least two points, any order. */
+  points: ReadonlyArray<{crf: number; bitrateKbps: number}>
+}
+
+/**
+ * What the complexity probe measured, at one or two picture sizes (largest first). Two sizes say
+ * how this content's bit rate grows with the picture: film grain shrinks away when scaled down,
+ * a sharp picture does not.
+ */
+export interface ComplexityProbe {
+  sizes: readonly ProbeSize[]
+}
+
+/** per-title: the best quality it chooses (more bits below this CRF stop showing). */
+export const PER_TITLE_CRF_FLOOR = 16
+/** per-title: the lowest quality it chooses: capped-crf's (where the content needs more than the rate, the cap decides). */
+export const PER_TITLE_CRF_CEILING = CAPPED_CRF
+/** per-title: the share of the rung's nominal rate the predicted average may use. */
+export const PER_TITLE_BUDGET = 1
+/** How a rung's bit rate grows with its pixel count at a given CRF, without a second probe size; and the range a measured one is held to. */
+const PIXEL_EXPONENT = 0.75
+const PIXEL_EXPONENT_RANGE = [0.4, 1.2] as const
+
+/** The bit rate at one probe size at a CRF, log-linear between (and beyond) its points. */
+export function predictProbeBitrate(size: ProbeSize, crf: number): number {
+  const points = [...size.points].sort((a, b) => a.crf - b.crf)
+  if (points.length < 2) throw new Error('a complexity probe needs two CRF points')
+  const lower = points.findLast((point, index) => point.crf <= crf && index < points.length - 1) ?? points[0]!
+  const upper = points[points.indexOf(lower) + 1]!
+  const slope = (Math.log2(Math.max(upper.bitrateKbps, 0.01)) - Math.log2(Math.max(lower.bitrateKbps, 0.01))) / (upper.crf - lower.crf)
+  return 2 ** (Math.log2(Math.max(lower.bitrateKbps, 0.01)) + slope * (crf - lower.crf))
+}
+
+/** A rung's predicted average video bit rate at a CRF, from the probe scaled to the rung's picture. */
+export function predictRungBitrate(probe: ComplexityProbe, rendition: Pick<PlannedRendition, 'width' | 'pixelHeight'>, crf: number): number {
+  const [large, small] = probe.sizes
+  if (!large) throw new Error('a complexity probe needs a size')
+  const pixels = (size: {width: number; height: number}) => size.width * size.height
+  const largeRate = predictProbeBitrate(large, crf)
+  let exponent = PIXEL_EXPONENT
+  if (small && pixels(small) < pixels(large)) {
+    const measured = Math.log(largeRate / predictProbeBitrate(small, crf)) / Math.log(pixels(large) / pixels(small))
+    if (Number.isFinite(measured)) exponent = Math.min(PIXEL_EXPONENT_RANGE[1], Math.max(PIXEL_EXPONENT_RANGE[0], measured))
+  }
+
+  return largeRate * ((rendition.width * rendition.pixelHeight) / pixels(large)) ** exponent
+}
+
+/** per-title: each rung's CRF (the lowest from the floor up whose predicted average fits the rung's nominal rate) under its cap. */
+export function choosePerTitle(probe: ComplexityProbe, renditions: readonly PlannedRendition[], segmentDurationSeconds: number): RungRateControl[] {
+  return renditions.map((rendition) => {
+    let crf = PER_TITLE_CRF_FLOOR
+    while (crf < PER_TITLE_CRF_CEILING && predictRungBitrate(probe, rendition, crf) > PER_TITLE_BUDGET * rendition.videoBitrateKbps) crf += 1
+    return capped(rendition, crf, segmentDurationSeconds)
+  })
+}
+
+/** The rates for a mode; per-title needs its probe. */
+export function planRates(mode: RateControlMode, renditions: readonly PlannedRendition[], options: {segmentDurationSeconds: number; probe?: ComplexityProbe}): RungRateControl[] {
+  if (mode === 'cbr-ish') return renditions.map((rendition) => fixedRate(rendition))
+  if (mode === 'capped-crf') return renditions.map((rendition) => cappedCrfRate(rendition, options.segmentDurationSeconds))
+  if (!options.probe) throw new Error('per-title rate control needs a complexity probe')
+  return choosePerTitle(options.probe, renditions, options.segmentDurationSeconds)
+}

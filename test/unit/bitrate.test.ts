@@ -1,0 +1,53 @@
+/** Measured bit rates, the DASH @bandwidth rewrite and the quality log parser. */
+import {describe, expect, it} from 'vitest'
+
+import {parsePacketSizeLine, summariseBitrates} from '../../src/lib/media/bitrate.js'
+import {buildQualityArgs, parseQualityLog} from '../../src/lib/media/quality.js'
+import {setMpdBandwidths} from '../../src/lib/package/mpd-bandwidth.js'
+
+describe('summariseBitrates', () => {
+  it('averages over the file and takes the peak over whole GOPs (a short last one does not count)', () => {
+    const packets = [
+      {seconds: 0, sizeBytes: 100_000, keyframe: true},
+      {seconds: 1, sizeBytes: 25_000, keyframe: false},
+      {seconds: 2, sizeBytes: 50_000, keyframe: true},
+      {seconds: 3, sizeBytes: 50_000, keyframe: false},
+      {seconds: 4, sizeBytes: 200_000, keyframe: true},
+    ]
+    // 425 kB over 4.5 s; GOPs of 125 kB and 100 kB over 2 s each: 500 and 400 kbit/s; the last (0.5 s) is left out.
+    expect(summariseBitrates(packets, 4.5)).toEqual({averageKbps: 756, peakKbps: 500})
+    // One GOP only: it counts.
+    expect(summariseBitrates(packets.slice(0, 2), 2)).toEqual({averageKbps: 500, peakKbps: 500})
+    expect(parsePacketSizeLine('2.000000,1234,K_')).toEqual({seconds: 2, sizeBytes: 1234, keyframe: true})
+    expect(parsePacketSizeLine('N/A,12,__')).toBeUndefined()
+  })
+})
+
+describe('setMpdBandwidths', () => {
+  it('replaces only the bandwidth of the representations it is given', () => {
+    const mpd = '<AdaptationSet>\n<Representation id="0" mimeType="video/mp4" bandwidth="933727" width="640">\n<Representation id="1" bandwidth="1">\n<Representation id="2" mimeType="audio/mp4">\n</AdaptationSet>'
+    const out = setMpdBandwidths(mpd, new Map([['0', 1_167_000.2], ['2', 131_000]]))
+    expect(out).toContain('<Representation id="0" mimeType="video/mp4" bandwidth="1167001" width="640">')
+    expect(out).toContain('<Representation id="1" bandwidth="1">')
+    expect(out).toContain('<Representation id="2" mimeType="audio/mp4" bandwidth="131000">')
+  })
+})
+
+describe('quality', () => {
+  it('compares the rendition with the source scaled to its size by lanczos, in one pass', () => {
+    const args = buildQualityArgs({rendition: 'r.mp4', source: 's.mp4', width: 854, height: 480, vmaf: false})
+    const graph = args[args.indexOf('-lavfi') + 1] ?? ''
+    expect(graph).toContain('[1:v]scale=854:480:flags=lanczos')
+    expect(graph).toContain('ssim')
+    expect(graph).toContain('psnr')
+    expect(graph).not.toContain('libvmaf')
+    expect(buildQualityArgs({rendition: 'r.mp4', source: 's.mp4', width: 854, height: 480, vmaf: true})[args.indexOf('-lavfi') + 1]).toContain('libvmaf')
+  })
+
+  it('reads SSIM, PSNR and VMAF from ffmpeg\'s log', () => {
+    const log = '[Parsed_ssim_4 @ 0x1] SSIM Y:0.990 (20.1) U:0.99 (21) V:0.99 (21) All:0.988800 (19.507)\n[Parsed_psnr_5 @ 0x2] PSNR y:40.1 u:45 v:45 average:39.830 min:30 max:50\n[libvmaf @ 0x3] VMAF score: 93.52'
+    expect(parseQualityLog(log)).toEqual({ssim: 0.9888, ssimDb: 19.507, psnrDb: 39.83, vmaf: 93.52})
+    expect(parseQualityLog('SSIM All:1.000000 (inf)\nPSNR average:inf').ssimDb).toBe(Number.POSITIVE_INFINITY)
+    expect(() => parseQualityLog('nothing')).toThrow(/no SSIM or PSNR/)
+  })
+})
