@@ -25,16 +25,16 @@ describe('planChunks', () => {
     expect(planChunks({durationSeconds: 8, frameRate: 25, chunkSeconds: 4, segmentDurationSeconds: 2})).toHaveLength(2)
   })
 
-  it('gives every chunk but the first a pre-roll of whole segments covering the longest VBV buffer and at least 2 s', () => {
+  it('gives every chunk but the first a pre-roll of whole segments covering the longest VBV buffer and at least 3 s', () => {
     // The default ladder's buffers are 1.4 s (bufsize 1.5x, maxrate 1.07x the bitrate).
     const ladder = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '144p']))
-    expect(chunkPrerollSeconds(ladder, 2)).toBe(2)
-    expect(chunkPrerollSeconds(ladder, 1)).toBe(2)
-    expect(chunkPrerollSeconds([{bufferSizeKbps: 3000, maxRateKbps: 1000}], 1)).toBe(3)
-    expect(chunkPrerollSeconds([{bufferSizeKbps: 2500, maxRateKbps: 1000}], 2)).toBe(4)
-    // A short buffer (the capped modes' half segment): still 2 s, rate control's own warm-up.
-    expect(chunkPrerollSeconds([{bufferSizeKbps: 500, maxRateKbps: 1000}], 1)).toBe(2)
-    expect(chunkPrerollSeconds([{bufferSizeKbps: 500, maxRateKbps: 1000}], 0.5)).toBe(2)
+    expect(chunkPrerollSeconds(ladder, 2)).toBe(4)
+    expect(chunkPrerollSeconds(ladder, 1)).toBe(3)
+    expect(chunkPrerollSeconds([{bufferSizeKbps: 4000, maxRateKbps: 1000}], 1)).toBe(4)
+    expect(chunkPrerollSeconds([{bufferSizeKbps: 4500, maxRateKbps: 1000}], 2)).toBe(6)
+    // A short buffer (the capped modes' half segment): still 3 s, rate control's own warm-up.
+    expect(chunkPrerollSeconds([{bufferSizeKbps: 500, maxRateKbps: 1000}], 1)).toBe(3)
+    expect(chunkPrerollSeconds([{bufferSizeKbps: 500, maxRateKbps: 1000}], 0.5)).toBe(3)
     const chunks = planChunks({durationSeconds: 10, frameRate: 30, chunkSeconds: 2, segmentDurationSeconds: 1, prerollSeconds: 3})
     // Never before the source's start.
     expect(chunks.map((chunk) => chunk.prerollFrames)).toEqual([0, 60, 90, 90, 90])

@@ -15,7 +15,7 @@
  * chunk starts with a 90 %-full buffer and fresh rate control, and the joined rung drifts from the
  * one-process encode (measured on a 9-s clip in 3-s chunks, veryfast: 7 % fewer bytes and 0.9 dB
  * lower SSIM; ultrafast: 3.6 % more and 0.3 dB higher). With a pre-roll of at least the buffer's
- * length and at least 2 s: within 0.1 % of the bytes and 0.02 dB. It costs
+ * length and at least 3 s: within 0.1 % of the bytes and 0.03 dB. It costs
  * the pre-roll's encode per chunk, which is why chunks should be long (see BENCHMARKS.md).
  * Pure argv builders and plans here; transcode.ts runs them.
  */
@@ -33,8 +33,12 @@ export interface ChunkPlan {
   prerollFrames: number
 }
 
-/** The least pre-roll: x264's rate control settles in about 2 s (1 s of pre-roll left chunks 0.13 dB off, 2 s 0.02 dB). */
-export const MIN_PREROLL_SECONDS = 2
+/**
+ * The least pre-roll: x264's rate control settles in 2-3 s. Measured on a 9-s clip in 3-s chunks:
+ * the fixed rate (ABR) 0.13 dB off with 1 s, 0.02 dB with 2 s; the capped constant quality (CRF
+ * under a half-segment buffer) 0.14-0.17 dB off with 2 s, 0.02-0.03 dB with 3 s.
+ */
+export const MIN_PREROLL_SECONDS = 3
 
 /**
  * The pre-roll: the ladder's longest VBV buffer (bufsize / maxrate), and at least
