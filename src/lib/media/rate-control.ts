@@ -8,10 +8,10 @@
  * - `per-title`: a complexity probe of this source (complexity-probe.ts: a low-resolution CRF
  *   encode of a few sampled stretches) predicts each rung's bit rate at every CRF; each rung gets
  *   the best quality (lowest CRF, down to a floor where more bits stop showing) whose predicted
- *   average stays within the rung's nominal rate, under the rung's cap. Easy content gets top
- *   quality for a fraction of the fixed rate; hard content gets the quality the fixed rate buys,
- *   with a CRF that agrees with the cap instead of one the buffer has to fight. The default
- *   ladder's caps bound it.
+ *   average stays within the rung's nominal rate, never above capped-crf's CRF, under the rung's
+ *   cap. Easy content gets a high quality for a fraction of the fixed rate; hard content gets
+ *   capped-crf's, where the cap decides. The default ladder's caps bound it. What each mode saves
+ *   and costs: BENCHMARKS.md, "Content-adaptive ladders".
  */
 import {UserError} from '../errors.js'
 import type {RungRateControl} from './ffmpeg-fragments.js'
