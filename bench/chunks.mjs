@@ -112,7 +112,7 @@ async function main() {
     `Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`node bench/chunks.mjs --duration ${options.durationSeconds} --chunk-seconds ${options.chunkSeconds} --rounds ${options.rounds}\`; medians of ${options.rounds} alternating rounds.`,
     '',
     `- Machine: ${machineFacts().cores} cores, ${machineFacts().cpuModel}; load average at start ${loadAtStart}, at end ${loadAverage()}. Redis 7 on the same machine; workers are \`livectl worker\` processes on the same cores.`,
-    `- Source: ${options.durationSeconds} s camera-like 1080p30 (x264 High, B-frames, 8 Mbit/s, stereo AAC). Ladder: livectl's default (1080p, 720p, 480p, 144p), x264 ${PRESET}, ${SEGMENT_SECONDS} s segments. Rate control: the default (per-title: one probe, then every chunk with the same CRFs). Chunks of ${options.chunkSeconds} s (${chunkCount} chunks), each after the first encoded from a pre-roll of one segment that the join drops (the rate control's warm-up, media/chunks.ts), audio encoded once, rungs joined by stream copy.`,
+    `- Source: ${options.durationSeconds} s camera-like 1080p30 (x264 High, B-frames, 8 Mbit/s, stereo AAC). Ladder: livectl's default (1080p, 720p, 480p, 144p), x264 ${PRESET}, ${SEGMENT_SECONDS} s segments. Rate control: the default (per-title: one probe, then every chunk with the same CRFs). Chunks of ${options.chunkSeconds} s (${chunkCount} chunks), each after the first encoded from a pre-roll (at least 3 s, whole segments) that the join drops (the rate control's warm-up, media/chunks.ts), audio encoded once, rungs joined by stream copy.`,
     '',
     '| contender | wall (s, median) | throughput against one process |',
     '|---|---:|---:|',
