@@ -8,7 +8,7 @@
  * workers (on paper: chunk encode time x chunks per worker + audio and joins).
  *
  *   npm run bench:chunks                    builds, then runs the defaults
- *   node bench/chunks.mjs [--duration 180] [--chunk-seconds 60] [--rounds 3] [--queue redis://127.0.0.1:6379/12]
+ *   node bench/chunks.mjs [--duration 180] [--chunk-seconds 90] [--rounds 3] [--queue redis://127.0.0.1:6379/12]
  *
  * Writes the `## Chunked encoding and workers` section of BENCHMARKS.md. Plain ESM.
  */
@@ -30,14 +30,14 @@ function parseOptions() {
   const {values} = parseArgs({
     options: {
       duration: {type: 'string', default: '180'},
-      'chunk-seconds': {type: 'string', default: '60'},
+      'chunk-seconds': {type: 'string', default: '90'},
       rounds: {type: 'string', default: '3'},
       queue: {type: 'string', default: 'redis://127.0.0.1:6379/12'},
       help: {type: 'boolean', short: 'h', default: false},
     },
   })
   if (values.help) {
-    process.stdout.write('Usage: node bench/chunks.mjs [--duration 180] [--chunk-seconds 60] [--rounds 3] [--queue redis://127.0.0.1:6379/12]\n')
+    process.stdout.write('Usage: node bench/chunks.mjs [--duration 180] [--chunk-seconds 90] [--rounds 3] [--queue redis://127.0.0.1:6379/12]\n')
     process.exit(0)
   }
 
