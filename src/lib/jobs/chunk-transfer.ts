@@ -6,15 +6,14 @@
  * (Storage.putFile) and local files by rename.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {createWriteStream} from 'node:fs'
-import {readdir, rename, stat, utimes} from 'node:fs/promises'
+import {readdir, stat, utimes} from 'node:fs/promises'
 import path from 'node:path'
-import {pipeline} from 'node:stream/promises'
 
 import {ensureDir, removeQuietly} from '../files.js'
 import {buildChunkArgs, type ChunkTask} from '../media/chunks.js'
 import {runProcess} from '../process.js'
 import {sha256OfFile} from '../storage/checksum.js'
+import {downloadObject, openObject} from '../storage/object.js'
 import {openStorage, type StorageConfig} from '../storage/open.js'
 
 /** Inputs kept for later chunks of the same jobs, per worker data folder. */
@@ -25,25 +24,6 @@ export function chunkExchangeUri(destination: string, videoId: string): string {
   return `${destination.replace(/\/+$/, '')}/livectl-chunks-tmp/${videoId}`
 }
 
-/** Splits "s3://bucket/dir/name.mp4" into the storage URI and the key. */
-function splitObjectUri(uri: string): {root: string; key: string} {
-  const slash = uri.lastIndexOf('/')
-  return {root: uri.slice(0, slash), key: uri.slice(slash + 1)}
-}
-
-async function fetchTo(uri: string, file: string, config: StorageConfig): Promise<void> {
-  const {root, key} = splitObjectUri(uri)
-  const storage = await openStorage(root, config)
-  const partial = `${file}.${randomBytes(4).toString('hex')}.part`
-  try {
-    await pipeline(await storage.get(key), createWriteStream(partial))
-    await rename(partial, file)
-  } catch (error) {
-    await removeQuietly(partial)
-    throw error
-  }
-}
-
 const fetching = new Map<string, Promise<string>>()
 const inUse = new Map<string, number>()
 
@@ -51,7 +31,7 @@ const inUse = new Map<string, number>()
 async function acquireInput(uri: string, dataDir: string, config: StorageConfig): Promise<{file: string; release(): void}> {
   const root = path.join(dataDir, 'chunk-inputs')
   const dir = path.join(root, createHash('sha256').update(uri).digest('hex').slice(0, 16))
-  const file = path.join(dir, `input${path.extname(splitObjectUri(uri).key)}`)
+  const file = path.join(dir, `input${path.extname(uri.slice(uri.lastIndexOf('/') + 1))}`)
   inUse.set(dir, (inUse.get(dir) ?? 0) + 1)
   const release = () => inUse.set(dir, (inUse.get(dir) ?? 1) - 1)
   try {
@@ -66,7 +46,8 @@ async function acquireInput(uri: string, dataDir: string, config: StorageConfig)
         }
 
         await ensureDir(dir)
-        await fetchTo(uri, file, config)
+        const {storage, key} = await openObject(uri, config)
+        await downloadObject(storage, key, file)
         await evictInputs(root, dir)
         return file
       })().finally(() => fetching.delete(file))
@@ -118,6 +99,6 @@ export async function collectSharedChunk(task: ChunkTask, config: StorageConfig)
   const shared = task.shared
   if (!shared) return
   const storage = await openStorage(shared.outputUri, config)
-  for (const output of task.outputs) await fetchTo(`${shared.outputUri}/${path.basename(output)}`, output, config)
+  for (const output of task.outputs) await downloadObject(storage, path.basename(output), output)
   await storage.delete(task.outputs.map((output) => path.basename(output)))
 }

@@ -8,10 +8,8 @@
  * The stages are today's functions, each already idempotent and atomic: a transcode or segment
  * output directory appears only when complete, a publish uploads only what storage lacks.
  */
-import {createWriteStream} from 'node:fs'
-import {rename, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import path from 'node:path'
-import {pipeline} from 'node:stream/promises'
 
 import type {InvalidationOptions} from '../cdn/invalidate.js'
 import {withCatalog} from '../catalog/connection.js'
@@ -25,6 +23,7 @@ import {RENDITIONS_FILE, transcodeLadder} from '../media/transcode.js'
 import {PACKAGE_MANIFEST_FILE, type PackageFormat, type PackageManifest} from '../package/manifest.js'
 import {segmentPackage} from '../package/segment.js'
 import {publishPackage} from '../publish/publish.js'
+import {downloadObject, openObject} from '../storage/object.js'
 import {isStorageUri, openStorage, type StorageConfig} from '../storage/open.js'
 import {DEFAULT_RATE_CONTROL, type RateControlMode} from '../media/rate-control.js'
 import {chunkExchangeUri} from './chunk-transfer.js'
@@ -127,13 +126,6 @@ async function fingerprintOf(spec: VodJobSpec, config: StorageConfig): Promise<s
   }
 
   return JSON.stringify({source, to: spec.to, ladder: spec.ladder, segment: spec.segmentDurationSeconds, preset: spec.preset, rate: spec.rateControl ?? DEFAULT_RATE_CONTROL, formats: spec.formats ?? ['hls', 'dash'], chunk: spec.chunkSeconds})
-}
-
-async function openObject(uri: string, config: StorageConfig) {
-  const slash = uri.lastIndexOf('/')
-  const key = uri.slice(slash + 1)
-  if (!key) throw new UserError(`Input URI names no object: ${uri}`)
-  return {storage: await openStorage(uri.slice(0, slash), config), key}
 }
 
 async function readState(file: string): Promise<JobState | undefined> {
@@ -275,7 +267,8 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
     const source = isStorageUri(spec.input) ? inputFile : spec.input
     if (pending.has('fetch')) {
       report('fetch', 0)
-      await fetchObject(spec.input, inputFile, environment)
+      const {storage, key} = await openObject(spec.input, environment)
+      await downloadObject(storage, key, inputFile)
       await markDone('fetch')
     }
 
@@ -357,19 +350,6 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
       : report.message
     // The reason is recorded even when the catalog write that failed is what stopped the job (best effort).
     await withCatalog(catalogOptions, (catalog) => writeJobStatus(catalog, {id: videoId, title, status: 'failed', packageLocation: location, statusReason: reason.slice(0, 1900)})).catch(() => undefined)
-    throw error
-  }
-}
-
-/** Copies one object from storage to a local file, streamed, appearing only when complete. */
-async function fetchObject(uri: string, file: string, config: StorageConfig): Promise<void> {
-  const {storage, key} = await openObject(uri, config)
-  const partial = `${file}.part`
-  try {
-    await pipeline(await storage.get(key), createWriteStream(partial))
-    await rename(partial, file)
-  } catch (error) {
-    await removeQuietly(partial)
     throw error
   }
 }
