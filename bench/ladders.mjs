@@ -4,7 +4,9 @@
  * `--rate-control` mode (cbr-ish: the fixed ladder; capped-crf; per-title), then measured with
  * `livectl quality` (SSIM: ffmpeg's linear All value against the source scaled to the rung with
  * lanczos; PSNR) and renditions.json (video bits; peak = the highest rate over one segment).
- * Rounds alternate the modes; encode times are medians.
+ * Rounds alternate the modes; encode times are medians. The fixed ladder is also encoded with every
+ * rate scaled (SCALES): its rate-quality curve per rung gives the bits it needs for the quality
+ * each other mode reached ("bits at matched quality", media/quality.ts rateAtQuality).
  *
  *   npm run bench:ladders                 builds, then runs the defaults
  *   node bench/ladders.mjs [--duration 20] [--rounds 2] [--only talking,slides] [--no-write]
@@ -24,6 +26,8 @@ const WORK_DIR = '.bench-work/ladders'
 const PRESET = 'veryfast'
 const SEGMENT_SECONDS = 2
 const MODES = ['cbr-ish', 'capped-crf', 'per-title']
+/** The fixed ladder's other points on its rate-quality curve: every rung's rates times these. */
+const SCALES = [0.15, 0.35, 0.7, 1.4]
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'
 
 /** Each kind of content as a lavfi graph producing [out] at 1920x1080, 30 fps, `seconds` long. */
@@ -103,6 +107,26 @@ async function main() {
   const sources = new Map()
   for (const content of contents) sources.set(content.id, await makeSource(ffmpeg, content, options.durationSeconds, env))
 
+  const {standardLadder, DEFAULT_LADDER} = await importDist('lib/media/ladder.js')
+  const {rateAtQuality} = await importDist('lib/media/quality.js')
+  const scaledLadders = new Map()
+  for (const scale of SCALES) {
+    const file = path.join(WORK_DIR, `ladder-x${scale}.json`)
+    const rungs = standardLadder(DEFAULT_LADDER).map((rung) => ({...rung, videoBitrateKbps: Math.round(rung.videoBitrateKbps * scale), maxRateKbps: Math.round(rung.maxRateKbps * scale), bufferSizeKbps: Math.round(rung.bufferSizeKbps * scale)}))
+    await writeFile(path.join(REPO_ROOT, file), JSON.stringify({rungs}, null, 2))
+    scaledLadders.set(scale, file)
+  }
+
+  const measure = async (content, out, key) => {
+    const report = JSON.parse(await capture(process.execPath, ['bin/run.js', 'quality', out, '--source', sources.get(content.id), '--json'], {cwd: REPO_ROOT, env}))
+    const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, out, 'renditions.json'), 'utf8'))
+    results.set(key, report.rungs.map((rung) => {
+      const rendition = manifest.renditions.find((candidate) => candidate.name === rung.name)
+      return {...rung, capKbps: rendition.maxRateKbps, crf: rendition.rateControl?.crf}
+    }))
+    process.stdout.write(` ${report.rungs.map((rung) => `${rung.name} ${rung.videoKbps}k ${rung.ssim.toFixed(4)}`).join(', ')}`)
+  }
+
   const startedAt = new Date()
   const loadAtStart = loadAverage()
   const times = []
@@ -119,18 +143,20 @@ async function main() {
         const {wallSeconds} = await runMeasured([{file: process.execPath, args}], {cwd: REPO_ROOT, env})
         times.push({content: content.id, mode, wallSeconds})
         process.stdout.write(` ${wallSeconds.toFixed(1)} s`)
-        if (round === 1) {
-          // x264 is deterministic: quality is measured once.
-          const report = JSON.parse(await capture(process.execPath, ['bin/run.js', 'quality', out, '--source', sources.get(content.id), '--json'], {cwd: REPO_ROOT, env}))
-          const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, out, 'renditions.json'), 'utf8'))
-          results.set(`${content.id}/${mode}`, report.rungs.map((rung) => {
-            const rendition = manifest.renditions.find((candidate) => candidate.name === rung.name)
-            return {...rung, capKbps: rendition.maxRateKbps, crf: rendition.rateControl?.crf}
-          }))
-          process.stdout.write(` ${report.rungs.map((rung) => `${rung.name} ${rung.videoKbps}k ${rung.ssim.toFixed(4)}`).join(', ')}`)
-        }
-
+        // x264 is deterministic: quality is measured once.
+        if (round === 1) await measure(content, out, `${content.id}/${mode}`)
         process.stdout.write('\n')
+      }
+
+      if (round !== 1) continue
+      for (const scale of SCALES) {
+        const out = path.join(WORK_DIR, `out-${content.id}-cbr-ish-x${scale}`)
+        await rm(path.join(REPO_ROOT, out), {recursive: true, force: true})
+        process.stdout.write(`curve ${content.id} cbr-ish x${scale} ...`)
+        await capture(process.execPath, ['bin/run.js', 'transcode', sources.get(content.id), '-o', out, '--rate-control', 'cbr-ish', '--ladder', scaledLadders.get(scale), '--preset', PRESET, '--segment-duration', String(SEGMENT_SECONDS), '--data-dir', path.join(WORK_DIR, 'data')], {cwd: REPO_ROOT, env})
+        await measure(content, out, `${content.id}/cbr-ish@${scale}`)
+        process.stdout.write('\n')
+        await rm(path.join(REPO_ROOT, out), {recursive: true, force: true})
       }
     }
   }
@@ -144,6 +170,7 @@ async function main() {
     `- Machine: ${machineFacts().cores} cores (${machineFacts().cpuModel}), load at start ${loadAtStart}.`,
     `- Sources: ${options.durationSeconds} s of 1080p30 each, made here from lavfi (\`bench/ladders.mjs\` has the graphs), stored near-lossless (x264 CRF 10). Ladder: the default (1080p, 720p, 480p, 144p), x264 ${PRESET}, ${SEGMENT_SECONDS} s segments.`,
     '- Bits: video only. SSIM: ffmpeg\'s linear `All` against the source scaled to the rung with lanczos (`livectl quality`). Peak: the highest rate over one segment (HLS BANDWIDTH). Cap: the rung\'s max rate in the default ladder.',
+    `- Bits at matched quality: the fixed ladder (cbr-ish) was also encoded with every rate times ${SCALES.join(', ')}; with its default point that is a rate-quality curve per rung. For each other mode\'s rung, the fixed ladder\'s bits for the same SSIM (in dB) are read off that curve (log rate linear in SSIM dB between the two points around it; beyond the measured range, along the nearest two, marked *), and the mode\'s saving is its bits against those.`,
     '',
   ]
   let fixedBits = 0
@@ -151,6 +178,8 @@ async function main() {
   const notWorse = Object.fromEntries(MODES.map((mode) => [mode, 0]))
   const ssimDeltas = Object.fromEntries(MODES.map((mode) => [mode, []]))
   const overCap = Object.fromEntries(MODES.map((mode) => [mode, []]))
+  const matched = Object.fromEntries(MODES.slice(1).map((mode) => [mode, {bits: 0, fixedBits: 0, perKind: [], extrapolated: 0}]))
+  const matchedLines = []
   let rungCount = 0
   for (const content of contents) {
     lines.push(`**${content.label}** (encode: ${MODES.map((mode) => `${mode} ${encodeSeconds(content.id, mode).toFixed(1)} s`).join(', ')})`, '')
@@ -175,6 +204,29 @@ async function main() {
     }
 
     lines.push('')
+    // The fixed ladder's bits at each other mode's quality, rung by rung.
+    const kindCells = []
+    for (const mode of MODES.slice(1)) {
+      let bits = 0
+      let equivalent = 0
+      for (const [index, rung] of fixed.entries()) {
+        const curve = [rung, ...SCALES.map((scale) => results.get(`${content.id}/cbr-ish@${scale}`)[index])].map((point) => ({kbps: point.videoKbps, quality: point.ssimDb}))
+        const row = results.get(`${content.id}/${mode}`)[index]
+        const at = rateAtQuality(curve, row.ssimDb)
+        bits += row.videoKbps
+        equivalent += at.kbps
+        if (at.extrapolated) matched[mode].extrapolated += 1
+        kindCells.push(`${mode} ${row.name}: ${row.videoKbps} vs ${Math.round(at.kbps)}${at.extrapolated ? '*' : ''}`)
+      }
+
+      matched[mode].bits += bits
+      matched[mode].fixedBits += equivalent
+      matched[mode].perKind.push({content: content.id, saving: bits / equivalent - 1})
+    }
+
+    const curve1080 = [...SCALES, 1].sort((a, b) => a - b).map((scale) => results.get(scale === 1 ? `${content.id}/cbr-ish` : `${content.id}/cbr-ish@${scale}`)[0])
+    matchedLines.push(`| ${content.id} | ${MODES.slice(1).map((mode) => pct(matched[mode].perKind.at(-1).saving)).join(' | ')} | ${curve1080.map((point) => `${point.videoKbps}: ${point.ssimDb.toFixed(2)}`).join(', ')} |`)
+    lines.push(`At matched quality (kbps, then the fixed ladder's kbps for the same SSIM): ${kindCells.join('; ')}.`, '')
   }
 
   const totalTime = (mode) => contents.reduce((sum, content) => sum + encodeSeconds(content.id, mode), 0)
@@ -186,6 +238,15 @@ async function main() {
     lines.push(`| ${mode} | ${pct(modeBits[mode] / fixedBits - 1)} | ${notWorse[mode]} of ${rungCount} | ${median(deltas).toFixed(4)} (${Math.min(...deltas).toFixed(4)}) | ${overCap[mode].length === 0 ? 'none' : overCap[mode].join('; ')} | ${(totalTime(mode) / totalTime('cbr-ish')).toFixed(3)} |`)
   }
 
+  lines.push('')
+  lines.push('**At matched quality** (the fixed ladder\'s bits for the SSIM each mode reached, per rung, summed per kind; the last column is the fixed ladder\'s 1080p curve, kbps: SSIM dB)', '')
+  lines.push(`| kind | ${MODES.slice(1).join(' saving | ')} saving | fixed 1080p curve |`)
+  lines.push(`|---|${MODES.slice(1).map(() => '---|').join('')}---|`)
+  lines.push(...matchedLines)
+  const meanSaving = (mode) => matched[mode].perKind.reduce((sum, kind) => sum + kind.saving, 0) / matched[mode].perKind.length
+  lines.push(`| **mean of the kinds** | ${MODES.slice(1).map((mode) => `**${pct(meanSaving(mode))}**`).join(' | ')} | |`)
+  lines.push(`| all bits together | ${MODES.slice(1).map((mode) => pct(matched[mode].bits / matched[mode].fixedBits - 1)).join(' | ')} | |`)
+  lines.push(`| rungs read beyond the curve (*) | ${MODES.slice(1).map((mode) => `${matched[mode].extrapolated} of ${rungCount}`).join(' | ')} | |`)
   lines.push('')
   await writeFile(path.join(REPO_ROOT, WORK_DIR, 'results.json'), JSON.stringify({options, times, results: Object.fromEntries(results)}, null, 2))
   const section = lines.join('\n')

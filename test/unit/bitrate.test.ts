@@ -2,7 +2,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {parsePacketSizeLine, summariseBitrates} from '../../src/lib/media/bitrate.js'
-import {buildQualityArgs, parseQualityLog} from '../../src/lib/media/quality.js'
+import {buildQualityArgs, parseQualityLog, rateAtQuality} from '../../src/lib/media/quality.js'
 import {setMpdBandwidths} from '../../src/lib/package/mpd-bandwidth.js'
 
 describe('summariseBitrates', () => {
@@ -49,5 +49,28 @@ describe('quality', () => {
     expect(parseQualityLog(log)).toEqual({ssim: 0.9888, ssimDb: 19.507, psnrDb: 39.83, vmaf: 93.52})
     expect(parseQualityLog('SSIM All:1.000000 (inf)\nPSNR average:inf').ssimDb).toBe(Number.POSITIVE_INFINITY)
     expect(() => parseQualityLog('nothing')).toThrow(/no SSIM or PSNR/)
+  })
+})
+
+describe('bits at matched quality', () => {
+  // A fixed ladder's curve: each doubling of the rate buys 2 dB of SSIM.
+  const curve = [{kbps: 1000, quality: 14}, {kbps: 4000, quality: 18}, {kbps: 2000, quality: 16}]
+
+  it('interpolates the log of the rate between the two points that bracket the quality', () => {
+    expect(rateAtQuality(curve, 16)).toEqual({kbps: 2000, extrapolated: false})
+    expect(rateAtQuality(curve, 17).kbps).toBeCloseTo(2000 * Math.SQRT2)
+    expect(rateAtQuality(curve, 14.5).kbps).toBeCloseTo(1000 * 2 ** 0.25)
+  })
+
+  it('extrapolates along the nearest end beyond the measured range, and says so', () => {
+    expect(rateAtQuality(curve, 20)).toEqual({kbps: expect.closeTo(8000), extrapolated: true})
+    expect(rateAtQuality(curve, 12)).toEqual({kbps: expect.closeTo(500), extrapolated: true})
+  })
+
+  it('takes the cheaper point of a flat stretch, where more bits bought nothing', () => {
+    const flat = [{kbps: 1000, quality: 15}, {kbps: 3000, quality: 15}]
+    expect(rateAtQuality(flat, 15).kbps).toBe(1000)
+    expect(rateAtQuality(flat, 14).kbps).toBe(1000)
+    expect(() => rateAtQuality([{kbps: 1, quality: 1}], 1)).toThrow()
   })
 })

@@ -38,7 +38,6 @@ describe('argument fragments', () => {
   it('states a rung\'s rate control for one output, or for video stream N of a shared output', () => {
     expect(rateControlArgs({mode: 'abr', bitrateKbps: 5000, maxRateKbps: 5350, bufferSizeKbps: 7500})).toEqual(['-b:v', '5000k', '-maxrate:v', '5350k', '-bufsize:v', '7500k'])
     expect(rateControlArgs({mode: 'crf', crf: 21, maxRateKbps: 5083, bufferSizeKbps: 5083}, 2)).toEqual(['-crf:v:2', '21', '-maxrate:v:2', '5083k', '-bufsize:v:2', '5083k'])
-    expect(rateControlArgs({mode: 'crf', crf: 21, maxRateKbps: 5083, bufferSizeKbps: 5083, initialBufferFraction: 0.5})).toEqual(['-crf:v', '21', '-maxrate:v', '5083k', '-bufsize:v', '5083k', '-rc_init_occupancy:v', '2541500'])
     expect(aacArgs(96, 'a')).toEqual(['-c:a', 'aac', '-b:a', '96k'])
   })
 
@@ -83,12 +82,18 @@ describe('rate control modes', () => {
     expect(() => parseRateControl('vbr')).toThrow(UserError)
   })
 
-  it('cbr-ish keeps the rung\'s fixed rate; the capped modes sit under the cap with half a segment of buffer', () => {
+  it('cbr-ish keeps the rung\'s fixed rate; the capped modes\' max rate plus buffer fit within the cap over one segment', () => {
     expect(fixedRate(ladder[0]!)).toEqual({mode: 'abr', bitrateKbps: 5000, maxRateKbps: 5350, bufferSizeKbps: 7500})
-    const capped = cappedCrfRate(ladder[0]!, 2)
-    expect(capped).toEqual({mode: 'crf', crf: CAPPED_CRF, maxRateKbps: 5083, bufferSizeKbps: 5083, initialBufferFraction: 0.5})
-    expect(capped.maxRateKbps).toBeLessThanOrEqual(ladder[0]!.maxRateKbps)
-    expect(cappedCrfRate(ladder[0]!, 1).bufferSizeKbps).toBe(2542)
+    // 5350 / 1.125 = 4755; an eighth of a 2-s segment at that rate = 1188 kbit.
+    expect(cappedCrfRate(ladder[0]!, 2)).toEqual({mode: 'crf', crf: CAPPED_CRF, maxRateKbps: 4755, bufferSizeKbps: 1188})
+    expect(cappedCrfRate(ladder[0]!, 1).bufferSizeKbps).toBe(594)
+    for (const segment of [0.5, 1, 2, 4, 6]) {
+      for (const rung of ladder) {
+        const rate = cappedCrfRate(rung, segment)
+        // The most x264's VBV lets through in one segment: the max rate for the segment plus a full buffer.
+        expect((rate.maxRateKbps * segment + rate.bufferSizeKbps) / segment).toBeLessThanOrEqual(rung.maxRateKbps)
+      }
+    }
   })
 })
 
@@ -122,7 +127,7 @@ describe('per-title', () => {
     expect(hard.map((rate) => rate.mode === 'crf' && rate.crf)).toEqual(Array(4).fill(CAPPED_CRF))
     // 1000 kbit/s at CRF 18 in 360p: 1080p predicts 5196 at 18, under its 5000 at 19 (4620).
     const middle = choosePerTitle(probeOf(1000), ladder, 2)
-    expect(middle[0]).toEqual({mode: 'crf', crf: 19, maxRateKbps: 5083, bufferSizeKbps: 5083, initialBufferFraction: 0.5})
+    expect(middle[0]).toEqual({mode: 'crf', crf: 19, maxRateKbps: 4755, bufferSizeKbps: 1188})
     // Every rung under its cap, whatever the content.
     for (const [index, rate] of [...easy, ...hard, ...middle].entries()) expect(rate.maxRateKbps).toBeLessThanOrEqual(ladder[index % 4]!.maxRateKbps)
   })

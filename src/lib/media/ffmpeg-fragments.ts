@@ -46,18 +46,15 @@ export function aacArgs(bitrateKbps: number, specifier?: string): string[] {
  */
 export type RungRateControl =
   | {mode: 'abr'; bitrateKbps: number; maxRateKbps: number; bufferSizeKbps: number}
-  | {mode: 'crf'; crf: number; maxRateKbps: number; bufferSizeKbps: number; initialBufferFraction?: number}
+  | {mode: 'crf'; crf: number; maxRateKbps: number; bufferSizeKbps: number}
 
 /** A rung's rate control as x264 options, for the next output or for video stream `index` of one output. */
 export function rateControlArgs(rate: RungRateControl, index?: number): string[] {
   const suffix = index === undefined ? ':v' : `:v:${index}`
-  const initial = rate.mode === 'crf' && rate.initialBufferFraction !== undefined ? Math.round(rate.bufferSizeKbps * 1000 * rate.initialBufferFraction) : undefined
   return [
     ...(rate.mode === 'abr' ? [`-b${suffix}`, `${rate.bitrateKbps}k`] : [`-crf${suffix}`, String(rate.crf)]),
     `-maxrate${suffix}`, `${rate.maxRateKbps}k`,
     `-bufsize${suffix}`, `${rate.bufferSizeKbps}k`,
-    // x264's vbv-init: how full the buffer starts (libx264 takes it from the occupancy in bits).
-    ...(initial === undefined ? [] : [`-rc_init_occupancy${suffix}`, String(initial)]),
   ]
 }
 

@@ -116,3 +116,34 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
 
   return {dir: path.resolve(options.dir), source, vmafAvailable: vmaf, rungs}
 }
+
+/** One measured point of a rate-quality curve: a bit rate and the quality it gave (SSIM in dB, or any score that grows with quality). */
+export interface RateQualityPoint {
+  kbps: number
+  quality: number
+}
+
+/**
+ * The bit rate a rate-quality curve needs for a quality: the log of the rate linear in the quality
+ * between the two measured points that bracket it (the BD-rate convention), or along the nearest
+ * end's two points beyond the measured range (`extrapolated`). What "bits at matched quality"
+ * means in BENCHMARKS.md: the fixed ladder's bits for the quality another mode reached. Pure.
+ */
+export function rateAtQuality(curve: readonly RateQualityPoint[], quality: number): {kbps: number; extrapolated: boolean} {
+  const points = [...curve].sort((a, b) => a.kbps - b.kbps)
+  if (points.length < 2) throw new Error('a rate-quality curve needs at least two points')
+  const along = (a: RateQualityPoint, b: RateQualityPoint) => {
+    if (a.quality === b.quality) return quality <= a.quality ? a.kbps : b.kbps
+    const position = (quality - a.quality) / (b.quality - a.quality)
+    return 2 ** (Math.log2(a.kbps) + position * (Math.log2(b.kbps) - Math.log2(a.kbps)))
+  }
+
+  for (let index = 0; index < points.length - 1; index++) {
+    const [a, b] = [points[index]!, points[index + 1]!]
+    if (quality >= Math.min(a.quality, b.quality) && quality <= Math.max(a.quality, b.quality)) return {kbps: along(a, b), extrapolated: false}
+  }
+
+  const best = points.reduce((top, point) => (point.quality > top.quality ? point : top))
+  const [a, b] = quality > best.quality ? points.slice(-2) : points.slice(0, 2)
+  return {kbps: along(a!, b!), extrapolated: true}
+}

@@ -38,24 +38,24 @@ export function fixedRate(rung: Pick<Rung, 'videoBitrateKbps' | 'maxRateKbps' | 
 export const CAPPED_CRF = 23
 
 /**
- * The capped modes' VBV, sized so that segments stay at or under the rung's cap (HLS BANDWIDTH
- * then stays within the ladder's max rate): x264's max rate 5 % under the cap, a buffer of half a
- * segment (a segment can exceed the max rate by at most the buffer it drains), starting half full.
- * x264 starts a buffer 90 % full by default, and hard content spends that in its first segment:
- * on the 20-s benchmark clips the first segment ran 9-11 % over the cap while every later one
- * stayed under it. Starting half full (about where hard content keeps it) kept the first segment
- * under the cap (1080p fractal zoom: 5239 against 5350; animation: 5207) at the same SSIM on the
- * zoom and 0.004 lower on the animation, still above the fixed ladder's; starting it nearly empty
- * starves the whole clip (0.04 SSIM lower). The fixed ladder's own VBV (a 1.4-s buffer) lets hard
- * content's segments run up to 18 % over its max rate (BENCHMARKS.md).
+ * The capped modes' VBV, sized so that no segment goes above the rung's cap (HLS BANDWIDTH then
+ * stays within the ladder's max rate). Over any stretch of T seconds, x264's VBV lets through at
+ * most the max rate for T plus a full buffer; with a buffer of B seconds at the max rate, a
+ * segment's rate is at most max rate x (1 + B/T). So the max rate is the cap / (1 + b) for a
+ * buffer of b segments: whatever the content, a segment stays at or under the cap.
+ *
+ * Measured on the fractal zoom (BENCHMARKS.md): a buffer of half a segment under 95 % of the cap
+ * (the earlier setting) let segments run up to 18 % over the max rate (480p: 1679 against a 1498
+ * cap) once an easier stretch had refilled the buffer; an eighth of a segment under cap / 1.125
+ * kept every segment of every rung 9-10 % under its cap, at 0.012 lower 1080p SSIM for 10 %
+ * fewer bits. A sixteenth starves the encode (0.03 SSIM lower); a quarter, under cap / 1.25,
+ * gave lower quality than an eighth.
  */
-export const CAP_MARGIN = 0.95
-export const CAP_BUFFER_SEGMENTS = 0.5
-export const CAP_INITIAL_BUFFER = 0.5
+export const CAP_BUFFER_SEGMENTS = 0.125
 
 function capped(rung: Pick<Rung, 'maxRateKbps'>, crf: number, segmentDurationSeconds: number): RungRateControl {
-  const maxRateKbps = Math.round(rung.maxRateKbps * CAP_MARGIN)
-  return {mode: 'crf', crf, maxRateKbps, bufferSizeKbps: Math.round(maxRateKbps * segmentDurationSeconds * CAP_BUFFER_SEGMENTS), initialBufferFraction: CAP_INITIAL_BUFFER}
+  const maxRateKbps = Math.floor(rung.maxRateKbps / (1 + CAP_BUFFER_SEGMENTS))
+  return {mode: 'crf', crf, maxRateKbps, bufferSizeKbps: Math.floor(maxRateKbps * segmentDurationSeconds * CAP_BUFFER_SEGMENTS)}
 }
 
 export function cappedCrfRate(rung: Pick<Rung, 'maxRateKbps'>, segmentDurationSeconds: number): RungRateControl {
