@@ -170,7 +170,7 @@ async function main() {
     `- Machine: ${machineFacts().cores} cores (${machineFacts().cpuModel}), load at start ${loadAtStart}.`,
     `- Sources: ${options.durationSeconds} s of 1080p30 each, made here from lavfi (\`bench/ladders.mjs\` has the graphs), stored near-lossless (x264 CRF 10). Ladder: the default (1080p, 720p, 480p, 144p), x264 ${PRESET}, ${SEGMENT_SECONDS} s segments.`,
     '- Bits: video only. SSIM: ffmpeg\'s linear `All` against the source scaled to the rung with lanczos (`livectl quality`). Peak: the highest rate over one segment (HLS BANDWIDTH). Cap: the rung\'s max rate in the default ladder.',
-    `- Bits at matched quality: the fixed ladder (cbr-ish) was also encoded with every rate times ${SCALES.join(', ')}; with its default point that is a rate-quality curve per rung. For each other mode\'s rung, the fixed ladder\'s bits for the same SSIM (in dB) are read off that curve (log rate linear in SSIM dB between the two points around it; beyond the measured range, along the nearest two, marked *), and the mode\'s saving is its bits against those.`,
+    `- Bits at matched quality: the fixed ladder (cbr-ish) was also encoded with every rate times ${SCALES.join(', ')}; with its default point that is a rate-quality curve per rung. For each other mode's rung, the fixed ladder's bits for the same SSIM (in dB) are read off that curve (log rate linear in SSIM dB between the two points around it; beyond the measured range, along the nearest two, marked *), and the mode's saving is its bits against those.`,
     '',
   ]
   let fixedBits = 0
