@@ -49,7 +49,7 @@ export default class Run extends BaseCommand {
     ladder: Flags.string({description: 'Rungs to make: names such as 1080p,720p,480p,144p, or a JSON ladder file.', env: 'LIVECTL_LADDER', default: '1080p,720p,480p,144p'}),
     'segment-duration': Flags.string({description: 'Seconds per segment (and between keyframes).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
     preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
-    'rate-control': Flags.string({description: 'How each rung spends bits: per-title, capped-crf or cbr-ish (see `livectl transcode --help`).', env: 'LIVECTL_RATE_CONTROL', default: DEFAULT_RATE_CONTROL, options: [...RATE_CONTROL_MODES]}),
+    'rate-control': Flags.string({description: 'How each rung spends bits: capped-crf, per-title or cbr-ish (see `livectl transcode --help`).', env: 'LIVECTL_RATE_CONTROL', default: DEFAULT_RATE_CONTROL, options: [...RATE_CONTROL_MODES]}),
     format: Flags.string({description: 'Manifests to write: hls, dash or hls,dash.', env: 'LIVECTL_FORMAT', default: 'hls,dash'}),
     'chunk-seconds': Flags.string({description: 'Encode each recording in chunks of this many seconds (whole segments), joined without re-encoding.', env: 'LIVECTL_CHUNK_SECONDS'}),
     'fail-fast': Flags.boolean({description: 'Stop at the first input that fails.', env: 'LIVECTL_FAIL_FAST'}),

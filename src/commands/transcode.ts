@@ -40,7 +40,7 @@ export default class Transcode extends BaseCommand {
     'segment-duration': Flags.string({description: 'Seconds between keyframes (the segment duration).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
     preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
     'rate-control': Flags.string({
-      description: 'How each rung spends bits: per-title (a quick probe of the source picks each rung\'s quality under its cap), capped-crf (one quality target under each rung\'s cap), or cbr-ish (each rung\'s fixed bit rate).',
+      description: 'How each rung spends bits: capped-crf (one quality target, x264 CRF 23, under each rung\'s cap), per-title (a quick probe of the source picks each rung\'s quality under its cap: more bits on easy content), or cbr-ish (each rung\'s fixed bit rate).',
       env: 'LIVECTL_RATE_CONTROL',
       default: DEFAULT_RATE_CONTROL,
       options: [...RATE_CONTROL_MODES],

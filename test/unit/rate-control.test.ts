@@ -75,9 +75,9 @@ describe('argument fragments', () => {
 })
 
 describe('rate control modes', () => {
-  it('parses the flag, defaulting to per-title', () => {
+  it('parses the flag, defaulting to capped-crf', () => {
     expect(parseRateControl(undefined)).toBe(DEFAULT_RATE_CONTROL)
-    expect(DEFAULT_RATE_CONTROL).toBe('per-title')
+    expect(DEFAULT_RATE_CONTROL).toBe('capped-crf')
     expect(parseRateControl('capped-crf')).toBe('capped-crf')
     expect(() => parseRateControl('vbr')).toThrow(UserError)
   })
