@@ -10,6 +10,9 @@
  *
  *   npm run bench:ladders                 builds, then runs the defaults
  *   node bench/ladders.mjs [--duration 20] [--rounds 2] [--only talking,slides] [--no-write]
+ *   node bench/ladders.mjs --reuse .bench-work/ladders/results.json --modes capped-crf,per-title
+ *                                         re-runs those modes only, against the stored fixed
+ *                                         ladder (its curve and times) of an earlier run
  *
  * Writes the `## Content-adaptive ladders` section of BENCHMARKS.md. Plain ESM.
  */
@@ -70,16 +73,22 @@ function parseOptions() {
       duration: {type: 'string', default: '20'},
       rounds: {type: 'string', default: '2'},
       only: {type: 'string'},
+      modes: {type: 'string'},
+      reuse: {type: 'string'},
       'no-write': {type: 'boolean', default: false},
       help: {type: 'boolean', short: 'h', default: false},
     },
   })
   if (values.help) {
-    process.stdout.write('Usage: node bench/ladders.mjs [--duration 20] [--rounds 2] [--only talking,slides] [--no-write]\n')
+    process.stdout.write('Usage: node bench/ladders.mjs [--duration 20] [--rounds 2] [--only talking,slides] [--no-write] [--reuse RESULTS_JSON --modes capped-crf,per-title]\n')
     process.exit(0)
   }
 
-  return {durationSeconds: Number(values.duration), rounds: Number(values.rounds), only: values.only?.split(','), write: !values['no-write']}
+  const modes = values.modes?.split(',') ?? MODES
+  if (modes.some((mode) => !MODES.includes(mode))) throw new Error(`--modes: one of ${MODES.join(', ')}`)
+  if (values.reuse && modes.includes('cbr-ish')) throw new Error('--reuse keeps the stored fixed ladder: leave cbr-ish out of --modes')
+  if (!values.reuse && values.modes) throw new Error('--modes needs --reuse (the other modes come from it)')
+  return {durationSeconds: Number(values.duration), rounds: Number(values.rounds), only: values.only?.split(','), write: !values['no-write'], modes, reuse: values.reuse}
 }
 
 async function makeSource(ffmpeg, content, seconds, env) {
@@ -131,10 +140,19 @@ async function main() {
   const loadAtStart = loadAverage()
   const times = []
   const results = new Map()
+  let reused
+  if (options.reuse) {
+    // The stored run's results and times for every mode not re-run (the fixed ladder and its curve).
+    reused = JSON.parse(await readFile(path.resolve(REPO_ROOT, options.reuse), 'utf8'))
+    const keep = (mode) => !options.modes.includes(mode.split('@')[0])
+    for (const [key, value] of Object.entries(reused.results)) if (keep(key.split('/')[1])) results.set(key, value)
+    times.push(...reused.times.filter((time) => keep(time.mode)))
+  }
+
   for (let round = 1; round <= options.rounds; round++) {
     for (const content of contents) {
       // Alternate the order of the modes between rounds.
-      const modes = round % 2 === 1 ? MODES : [...MODES].reverse()
+      const modes = (round % 2 === 1 ? MODES : [...MODES].reverse()).filter((mode) => options.modes.includes(mode))
       for (const mode of modes) {
         const out = path.join(WORK_DIR, `out-${content.id}-${mode}`)
         await rm(path.join(REPO_ROOT, out), {recursive: true, force: true})
@@ -148,7 +166,7 @@ async function main() {
         process.stdout.write('\n')
       }
 
-      if (round !== 1) continue
+      if (round !== 1 || options.reuse) continue
       for (const scale of SCALES) {
         const out = path.join(WORK_DIR, `out-${content.id}-cbr-ish-x${scale}`)
         await rm(path.join(REPO_ROOT, out), {recursive: true, force: true})
@@ -165,7 +183,7 @@ async function main() {
   const lines = [
     '## Content-adaptive ladders',
     '',
-    `Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`node bench/ladders.mjs --duration ${options.durationSeconds} --rounds ${options.rounds}\`; encode times are medians of ${options.rounds} rounds (modes alternating), quality and bits from the first (x264 is deterministic).`,
+    `Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`node bench/ladders.mjs --duration ${options.durationSeconds} --rounds ${options.rounds}${options.reuse ? ` --reuse ${options.reuse} --modes ${options.modes.join(',')}` : ''}\`; encode times are medians of ${options.rounds} rounds (modes alternating), quality and bits from the first (x264 is deterministic).${options.reuse ? ` Only ${options.modes.join(' and ')} ran here: the fixed ladder (its bits, quality, curve and encode times) is the stored run of ${reused.measuredAt ?? 'an earlier run'}.` : ''}`,
     '',
     `- Machine: ${machineFacts().cores} cores (${machineFacts().cpuModel}), load at start ${loadAtStart}.`,
     `- Sources: ${options.durationSeconds} s of 1080p30 each, made here from lavfi (\`bench/ladders.mjs\` has the graphs), stored near-lossless (x264 CRF 10). Ladder: the default (1080p, 720p, 480p, 144p), x264 ${PRESET}, ${SEGMENT_SECONDS} s segments.`,
@@ -248,7 +266,7 @@ async function main() {
   lines.push(`| all bits together | ${MODES.slice(1).map((mode) => pct(matched[mode].bits / matched[mode].fixedBits - 1)).join(' | ')} | |`)
   lines.push(`| rungs read beyond the curve (*) | ${MODES.slice(1).map((mode) => `${matched[mode].extrapolated} of ${rungCount}`).join(' | ')} | |`)
   lines.push('')
-  await writeFile(path.join(REPO_ROOT, WORK_DIR, 'results.json'), JSON.stringify({options, times, results: Object.fromEntries(results)}, null, 2))
+  await writeFile(path.join(REPO_ROOT, WORK_DIR, 'results.json'), JSON.stringify({measuredAt: options.reuse ? reused.measuredAt : startedAt.toISOString(), options, times, results: Object.fromEntries(results)}, null, 2))
   const section = lines.join('\n')
   process.stdout.write(`\n${section}\n`)
   if (options.write) await writeSection(path.join(REPO_ROOT, 'BENCHMARKS.md'), section)

@@ -84,9 +84,9 @@ describe('rate control modes', () => {
 
   it('cbr-ish keeps the rung\'s fixed rate; the capped modes\' max rate plus buffer fit within the cap over one segment', () => {
     expect(fixedRate(ladder[0]!)).toEqual({mode: 'abr', bitrateKbps: 5000, maxRateKbps: 5350, bufferSizeKbps: 7500})
-    // 5350 / 1.125 = 4755; an eighth of a 2-s segment at that rate = 1188 kbit.
-    expect(cappedCrfRate(ladder[0]!, 2)).toEqual({mode: 'crf', crf: CAPPED_CRF, maxRateKbps: 4755, bufferSizeKbps: 1188})
-    expect(cappedCrfRate(ladder[0]!, 1).bufferSizeKbps).toBe(594)
+    // 5350 / 1.25 = 4280; a quarter of a 2-s segment at that rate = 2140 kbit.
+    expect(cappedCrfRate(ladder[0]!, 2)).toEqual({mode: 'crf', crf: CAPPED_CRF, maxRateKbps: 4280, bufferSizeKbps: 2140})
+    expect(cappedCrfRate(ladder[0]!, 1).bufferSizeKbps).toBe(1070)
     for (const segment of [0.5, 1, 2, 4, 6]) {
       for (const rung of ladder) {
         const rate = cappedCrfRate(rung, segment)
@@ -127,7 +127,7 @@ describe('per-title', () => {
     expect(hard.map((rate) => rate.mode === 'crf' && rate.crf)).toEqual(Array(4).fill(CAPPED_CRF))
     // 1000 kbit/s at CRF 18 in 360p: 1080p predicts 5196 at 18, under its 5000 at 19 (4620).
     const middle = choosePerTitle(probeOf(1000), ladder, 2)
-    expect(middle[0]).toEqual({mode: 'crf', crf: 19, maxRateKbps: 4755, bufferSizeKbps: 1188})
+    expect(middle[0]).toEqual({mode: 'crf', crf: 19, maxRateKbps: 4280, bufferSizeKbps: 2140})
     // Every rung under its cap, whatever the content.
     for (const [index, rate] of [...easy, ...hard, ...middle].entries()) expect(rate.maxRateKbps).toBeLessThanOrEqual(ladder[index % 4]!.maxRateKbps)
   })

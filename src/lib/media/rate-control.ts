@@ -23,8 +23,8 @@ export type RateControlMode = (typeof RATE_CONTROL_MODES)[number]
 /**
  * What `transcode` and `run` use without --rate-control: capped-crf, which the benchmark measured
  * as the most bits saved at matched quality (BENCHMARKS.md, "Content-adaptive ladders": 21 % over
- * the five kinds of content against per-title's 13 %, every peak within its cap, 0.95 of the fixed
- * ladder's encode time against per-title's 1.15). per-title spends its rung's rate on easy
+ * the five kinds of content against per-title's 11-13 %, every peak within its cap, 0.95-0.97 of
+ * the fixed ladder's encode time against per-title's 1.15-1.20). per-title spends its rung's rate on easy
  * content, where more bits bought little SSIM.
  */
 export const DEFAULT_RATE_CONTROL: RateControlMode = 'capped-crf'
@@ -50,14 +50,15 @@ export const CAPPED_CRF = 23
  * segment's rate is at most max rate x (1 + B/T). So the max rate is the cap / (1 + b) for a
  * buffer of b segments: whatever the content, a segment stays at or under the cap.
  *
- * Measured on the fractal zoom (BENCHMARKS.md): a buffer of half a segment under 95 % of the cap
- * (the earlier setting) let segments run up to 18 % over the max rate (480p: 1679 against a 1498
- * cap) once an easier stretch had refilled the buffer; an eighth of a segment under cap / 1.125
- * kept every segment of every rung 9-10 % under its cap, at 0.012 lower 1080p SSIM for 10 %
- * fewer bits. A sixteenth starves the encode (0.03 SSIM lower); a quarter, under cap / 1.25,
- * gave lower quality than an eighth.
+ * Measured (BENCHMARKS.md, "Content-adaptive ladders"): a buffer of half a segment under 95 % of
+ * the cap (the earlier setting) let the fractal zoom's 480p run 12 % over its cap once an easier
+ * stretch had refilled the buffer. A sixteenth of a segment starves the encode (0.03 lower SSIM).
+ * An eighth under cap / 1.125 and a quarter under cap / 1.25 save the same bits at matched
+ * quality over the benchmark's content (21.2 % on the mean of the kinds); the quarter is kinder to
+ * small rungs, where a keyframe is a large share of the buffer (animation 144p: 29 % more bits
+ * than the fixed ladder at matched quality with an eighth, 8 % with a quarter).
  */
-export const CAP_BUFFER_SEGMENTS = 0.125
+export const CAP_BUFFER_SEGMENTS = 0.25
 
 function capped(rung: Pick<Rung, 'maxRateKbps'>, crf: number, segmentDurationSeconds: number): RungRateControl {
   const maxRateKbps = Math.floor(rung.maxRateKbps / (1 + CAP_BUFFER_SEGMENTS))
