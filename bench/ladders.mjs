@@ -29,6 +29,8 @@ const WORK_DIR = '.bench-work/ladders'
 const PRESET = 'veryfast'
 const SEGMENT_SECONDS = 2
 const MODES = ['cbr-ish', 'capped-crf', 'per-title']
+/** The modes compared with the fixed ladder (cbr-ish). */
+const OTHER_MODES = MODES.filter((mode) => mode !== 'cbr-ish')
 /** The fixed ladder's other points on its rate-quality curve: every rung's rates times these. */
 const SCALES = [0.15, 0.35, 0.7, 1.4]
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'
@@ -104,6 +106,9 @@ async function makeSource(ffmpeg, content, seconds, env) {
   return file
 }
 
+/** The results key of the fixed ladder at one point of its curve (scale 1: the default ladder). */
+const curveKey = (contentId, scale) => (scale === 1 ? `${contentId}/cbr-ish` : `${contentId}/cbr-ish@${scale}`)
+
 const pct = (value) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)} %`
 
 async function main() {
@@ -119,21 +124,11 @@ async function main() {
   const {standardLadder, DEFAULT_LADDER} = await importDist('lib/media/ladder.js')
   const {rateAtQuality} = await importDist('lib/media/quality.js')
   const scaledLadders = new Map()
-  for (const scale of SCALES) {
+  for (const scale of options.reuse ? [] : SCALES) {
     const file = path.join(WORK_DIR, `ladder-x${scale}.json`)
     const rungs = standardLadder(DEFAULT_LADDER).map((rung) => ({...rung, videoBitrateKbps: Math.round(rung.videoBitrateKbps * scale), maxRateKbps: Math.round(rung.maxRateKbps * scale), bufferSizeKbps: Math.round(rung.bufferSizeKbps * scale)}))
     await writeFile(path.join(REPO_ROOT, file), JSON.stringify({rungs}, null, 2))
     scaledLadders.set(scale, file)
-  }
-
-  const measure = async (content, out, key) => {
-    const report = JSON.parse(await capture(process.execPath, ['bin/run.js', 'quality', out, '--source', sources.get(content.id), '--json'], {cwd: REPO_ROOT, env}))
-    const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, out, 'renditions.json'), 'utf8'))
-    results.set(key, report.rungs.map((rung) => {
-      const rendition = manifest.renditions.find((candidate) => candidate.name === rung.name)
-      return {...rung, capKbps: rendition.maxRateKbps, crf: rendition.rateControl?.crf}
-    }))
-    process.stdout.write(` ${report.rungs.map((rung) => `${rung.name} ${rung.videoKbps}k ${rung.ssim.toFixed(4)}`).join(', ')}`)
   }
 
   const startedAt = new Date()
@@ -149,6 +144,20 @@ async function main() {
     times.push(...reused.times.filter((time) => keep(time.mode)))
   }
 
+  const transcode = (content, out, mode, ladder) => [
+    'bin/run.js', 'transcode', sources.get(content.id), '-o', out, '--rate-control', mode, ...(ladder ? ['--ladder', ladder] : []),
+    '--preset', PRESET, '--segment-duration', String(SEGMENT_SECONDS), '--data-dir', path.join(WORK_DIR, 'data'),
+  ]
+  const measure = async (content, out, key) => {
+    const report = JSON.parse(await capture(process.execPath, ['bin/run.js', 'quality', out, '--source', sources.get(content.id), '--json'], {cwd: REPO_ROOT, env}))
+    const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, out, 'renditions.json'), 'utf8'))
+    results.set(key, report.rungs.map((rung) => {
+      const rendition = manifest.renditions.find((candidate) => candidate.name === rung.name)
+      return {...rung, capKbps: rendition.maxRateKbps, crf: rendition.rateControl?.crf}
+    }))
+    process.stdout.write(` ${report.rungs.map((rung) => `${rung.name} ${rung.videoKbps}k ${rung.ssim.toFixed(4)}`).join(', ')}`)
+  }
+
   for (let round = 1; round <= options.rounds; round++) {
     for (const content of contents) {
       // Alternate the order of the modes between rounds.
@@ -157,8 +166,7 @@ async function main() {
         const out = path.join(WORK_DIR, `out-${content.id}-${mode}`)
         await rm(path.join(REPO_ROOT, out), {recursive: true, force: true})
         process.stdout.write(`round ${round} ${content.id} ${mode} ...`)
-        const args = ['bin/run.js', 'transcode', sources.get(content.id), '-o', out, '--rate-control', mode, '--preset', PRESET, '--segment-duration', String(SEGMENT_SECONDS), '--data-dir', path.join(WORK_DIR, 'data')]
-        const {wallSeconds} = await runMeasured([{file: process.execPath, args}], {cwd: REPO_ROOT, env})
+        const {wallSeconds} = await runMeasured([{file: process.execPath, args: transcode(content, out, mode)}], {cwd: REPO_ROOT, env})
         times.push({content: content.id, mode, wallSeconds})
         process.stdout.write(` ${wallSeconds.toFixed(1)} s`)
         // x264 is deterministic: quality is measured once.
@@ -171,8 +179,8 @@ async function main() {
         const out = path.join(WORK_DIR, `out-${content.id}-cbr-ish-x${scale}`)
         await rm(path.join(REPO_ROOT, out), {recursive: true, force: true})
         process.stdout.write(`curve ${content.id} cbr-ish x${scale} ...`)
-        await capture(process.execPath, ['bin/run.js', 'transcode', sources.get(content.id), '-o', out, '--rate-control', 'cbr-ish', '--ladder', scaledLadders.get(scale), '--preset', PRESET, '--segment-duration', String(SEGMENT_SECONDS), '--data-dir', path.join(WORK_DIR, 'data')], {cwd: REPO_ROOT, env})
-        await measure(content, out, `${content.id}/cbr-ish@${scale}`)
+        await capture(process.execPath, transcode(content, out, 'cbr-ish', scaledLadders.get(scale)), {cwd: REPO_ROOT, env})
+        await measure(content, out, curveKey(content.id, scale))
         process.stdout.write('\n')
         await rm(path.join(REPO_ROOT, out), {recursive: true, force: true})
       }
@@ -196,7 +204,7 @@ async function main() {
   const notWorse = Object.fromEntries(MODES.map((mode) => [mode, 0]))
   const ssimDeltas = Object.fromEntries(MODES.map((mode) => [mode, []]))
   const overCap = Object.fromEntries(MODES.map((mode) => [mode, []]))
-  const matched = Object.fromEntries(MODES.slice(1).map((mode) => [mode, {bits: 0, fixedBits: 0, perKind: [], extrapolated: 0}]))
+  const matched = Object.fromEntries(OTHER_MODES.map((mode) => [mode, {bits: 0, fixedBits: 0, perKind: [], extrapolated: 0}]))
   const matchedLines = []
   let rungCount = 0
   for (const content of contents) {
@@ -224,11 +232,12 @@ async function main() {
     lines.push('')
     // The fixed ladder's bits at each other mode's quality, rung by rung.
     const kindCells = []
-    for (const mode of MODES.slice(1)) {
+    const curvePoints = [...SCALES, 1].sort((a, b) => a - b).map((scale) => results.get(curveKey(content.id, scale)))
+    for (const mode of OTHER_MODES) {
       let bits = 0
       let equivalent = 0
-      for (const [index, rung] of fixed.entries()) {
-        const curve = [rung, ...SCALES.map((scale) => results.get(`${content.id}/cbr-ish@${scale}`)[index])].map((point) => ({kbps: point.videoKbps, quality: point.ssimDb}))
+      for (const index of fixed.keys()) {
+        const curve = curvePoints.map((point) => ({kbps: point[index].videoKbps, quality: point[index].ssimDb}))
         const row = results.get(`${content.id}/${mode}`)[index]
         const at = rateAtQuality(curve, row.ssimDb)
         bits += row.videoKbps
@@ -242,8 +251,7 @@ async function main() {
       matched[mode].perKind.push({content: content.id, saving: bits / equivalent - 1})
     }
 
-    const curve1080 = [...SCALES, 1].sort((a, b) => a - b).map((scale) => results.get(scale === 1 ? `${content.id}/cbr-ish` : `${content.id}/cbr-ish@${scale}`)[0])
-    matchedLines.push(`| ${content.id} | ${MODES.slice(1).map((mode) => pct(matched[mode].perKind.at(-1).saving)).join(' | ')} | ${curve1080.map((point) => `${point.videoKbps}: ${point.ssimDb.toFixed(2)}`).join(', ')} |`)
+    matchedLines.push(`| ${content.id} | ${OTHER_MODES.map((mode) => pct(matched[mode].perKind.at(-1).saving)).join(' | ')} | ${curvePoints.map((point) => `${point[0].videoKbps}: ${point[0].ssimDb.toFixed(2)}`).join(', ')} |`)
     lines.push(`At matched quality (kbps, then the fixed ladder's kbps for the same SSIM): ${kindCells.join('; ')}.`, '')
   }
 
@@ -258,13 +266,13 @@ async function main() {
 
   lines.push('')
   lines.push('**At matched quality** (the fixed ladder\'s bits for the SSIM each mode reached, per rung, summed per kind; the last column is the fixed ladder\'s 1080p curve, kbps: SSIM dB)', '')
-  lines.push(`| kind | ${MODES.slice(1).join(' saving | ')} saving | fixed 1080p curve |`)
-  lines.push(`|---|${MODES.slice(1).map(() => '---|').join('')}---|`)
+  lines.push(`| kind | ${OTHER_MODES.join(' saving | ')} saving | fixed 1080p curve |`)
+  lines.push(`|---|${OTHER_MODES.map(() => '---|').join('')}---|`)
   lines.push(...matchedLines)
   const meanSaving = (mode) => matched[mode].perKind.reduce((sum, kind) => sum + kind.saving, 0) / matched[mode].perKind.length
-  lines.push(`| **mean of the kinds** | ${MODES.slice(1).map((mode) => `**${pct(meanSaving(mode))}**`).join(' | ')} | |`)
-  lines.push(`| all bits together | ${MODES.slice(1).map((mode) => pct(matched[mode].bits / matched[mode].fixedBits - 1)).join(' | ')} | |`)
-  lines.push(`| rungs read beyond the curve (*) | ${MODES.slice(1).map((mode) => `${matched[mode].extrapolated} of ${rungCount}`).join(' | ')} | |`)
+  lines.push(`| **mean of the kinds** | ${OTHER_MODES.map((mode) => `**${pct(meanSaving(mode))}**`).join(' | ')} | |`)
+  lines.push(`| all bits together | ${OTHER_MODES.map((mode) => pct(matched[mode].bits / matched[mode].fixedBits - 1)).join(' | ')} | |`)
+  lines.push(`| rungs read beyond the curve (*) | ${OTHER_MODES.map((mode) => `${matched[mode].extrapolated} of ${rungCount}`).join(' | ')} | |`)
   lines.push('')
   await writeFile(path.join(REPO_ROOT, WORK_DIR, 'results.json'), JSON.stringify({measuredAt: options.reuse ? reused.measuredAt : startedAt.toISOString(), options, times, results: Object.fromEntries(results)}, null, 2))
   const section = lines.join('\n')

@@ -24,8 +24,8 @@ export type RateControlMode = (typeof RATE_CONTROL_MODES)[number]
  * What `transcode` and `run` use without --rate-control: capped-crf, which the benchmark measured
  * as the most bits saved at matched quality (BENCHMARKS.md, "Content-adaptive ladders": 21 % over
  * the five kinds of content against per-title's 11-13 %, every peak within its cap, 0.95-0.97 of
- * the fixed ladder's encode time against per-title's 1.15-1.20). per-title spends its rung's rate on easy
- * content, where more bits bought little SSIM.
+ * the fixed ladder's encode time against per-title's 1.15-1.20). per-title spends its rung's rate
+ * on easy content, where more bits bought little SSIM.
  */
 export const DEFAULT_RATE_CONTROL: RateControlMode = 'capped-crf'
 
