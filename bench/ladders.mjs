@@ -10,6 +10,7 @@
  *
  *   npm run bench:ladders                 builds, then runs the defaults
  *   node bench/ladders.mjs [--duration 20] [--rounds 2] [--only talking,slides] [--no-write]
+ *   node bench/ladders.mjs --rounds 0      only makes the sources
  *   node bench/ladders.mjs --reuse .bench-work/ladders/results.json --modes capped-crf,per-title
  *                                         re-runs those modes only, against the stored fixed
  *                                         ladder (its curve and times) of an earlier run
@@ -120,6 +121,7 @@ async function main() {
   const contents = CONTENTS.filter((content) => !options.only || options.only.includes(content.id))
   const sources = new Map()
   for (const content of contents) sources.set(content.id, await makeSource(ffmpeg, content, options.durationSeconds, env))
+  if (options.rounds === 0 && !options.reuse) return // --rounds 0: only make the sources
 
   const {standardLadder, DEFAULT_LADDER} = await importDist('lib/media/ladder.js')
   const {rateAtQuality} = await importDist('lib/media/quality.js')

@@ -7,7 +7,9 @@ import {buildProbeArgs, planProbe} from '../../src/lib/media/complexity-probe.js
 import {aacArgs, closedGopArgs, cmafOutputArgs, rateControlArgs} from '../../src/lib/media/ffmpeg-fragments.js'
 import {planLadder, standardLadder} from '../../src/lib/media/ladder.js'
 import {
+  CAPPED_ANALYSIS,
   CAPPED_CRF,
+  cappedAnalysis,
   cappedCrfRate,
   choosePerTitle,
   type ComplexityProbe,
@@ -22,6 +24,7 @@ import {
 import {buildTranscodeArgs} from '../../src/lib/media/transcode-args.js'
 import {buildPackageArgs} from '../../src/lib/package/package-args.js'
 
+const SETTINGS = {segmentDurationSeconds: 2, preset: 'veryfast'}
 const ladder = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '480p', '144p']))
 
 /** Whether `block` appears in `args` as a contiguous run. */
@@ -38,6 +41,8 @@ describe('argument fragments', () => {
   it('states a rung\'s rate control for one output, or for video stream N of a shared output', () => {
     expect(rateControlArgs({mode: 'abr', bitrateKbps: 5000, maxRateKbps: 5350, bufferSizeKbps: 7500})).toEqual(['-b:v', '5000k', '-maxrate:v', '5350k', '-bufsize:v', '7500k'])
     expect(rateControlArgs({mode: 'crf', crf: 21, maxRateKbps: 5083, bufferSizeKbps: 5083}, 2)).toEqual(['-crf:v:2', '21', '-maxrate:v:2', '5083k', '-bufsize:v:2', '5083k'])
+    expect(rateControlArgs({mode: 'crf', crf: 23, maxRateKbps: 171, bufferSizeKbps: 85, analysis: {trellis: 1, lookaheadFrames: 30}})).toEqual(['-crf:v', '23', '-maxrate:v', '171k', '-bufsize:v', '85k', '-trellis:v', '1', '-rc-lookahead:v', '30'])
+    expect(rateControlArgs({mode: 'crf', crf: 23, maxRateKbps: 171, bufferSizeKbps: 85, analysis: {lookaheadFrames: 30}}, 1)).toEqual(['-crf:v:1', '23', '-maxrate:v:1', '171k', '-bufsize:v:1', '85k', '-rc-lookahead:v:1', '30'])
     expect(aacArgs(96, 'a')).toEqual(['-c:a', 'aac', '-b:a', '96k'])
   })
 
@@ -67,9 +72,10 @@ describe('argument fragments', () => {
   })
 
   it('takes each rung\'s rate control when given', () => {
-    const rates = planRates('capped-crf', ladder, {segmentDurationSeconds: 2})
+    const rates = planRates('capped-crf', ladder, {segmentDurationSeconds: 2, preset: 'veryfast'})
     const vod = buildTranscodeArgs({input: 'in.mp4', renditions: ladder, outputs: ladder.map((rung) => `${rung.name}.mp4`), hasAudio: false, frameRate: 30, segmentDurationSeconds: 2, preset: 'veryfast', rates})
     expect(vod.filter((arg) => arg === '-crf:v')).toHaveLength(4)
+    expect(vod.filter((arg) => arg === '-trellis:v')).toHaveLength(4)
     expect(vod).not.toContain('-b:v')
   })
 })
@@ -85,15 +91,28 @@ describe('rate control modes', () => {
   it('cbr-ish keeps the rung\'s fixed rate; the capped modes\' max rate plus buffer fit within the cap over one segment', () => {
     expect(fixedRate(ladder[0]!)).toEqual({mode: 'abr', bitrateKbps: 5000, maxRateKbps: 5350, bufferSizeKbps: 7500})
     // 5350 / 1.25 = 4280; a quarter of a 2-s segment at that rate = 2140 kbit.
-    expect(cappedCrfRate(ladder[0]!, 2)).toEqual({mode: 'crf', crf: CAPPED_CRF, maxRateKbps: 4280, bufferSizeKbps: 2140})
-    expect(cappedCrfRate(ladder[0]!, 1).bufferSizeKbps).toBe(1070)
+    expect(cappedCrfRate(ladder[0]!, {segmentDurationSeconds: 2, preset: 'veryfast'})).toEqual({mode: 'crf', crf: CAPPED_CRF, maxRateKbps: 4280, bufferSizeKbps: 2140, analysis: {trellis: 1, lookaheadFrames: 30}})
+    expect(cappedCrfRate(ladder[0]!, {segmentDurationSeconds: 1, preset: 'veryfast'}).bufferSizeKbps).toBe(1070)
     for (const segment of [0.5, 1, 2, 4, 6]) {
       for (const rung of ladder) {
-        const rate = cappedCrfRate(rung, segment)
+        const rate = cappedCrfRate(rung, {segmentDurationSeconds: segment, preset: 'veryfast'})
         // The most x264's VBV lets through in one segment: the max rate for the segment plus a full buffer.
         expect((rate.maxRateKbps * segment + rate.bufferSizeKbps) / segment).toBeLessThanOrEqual(rung.maxRateKbps)
       }
     }
+  })
+
+  it('raises the preset\'s analysis for the capped modes to trellis 1 and a 30-frame lookahead, never lowering it', () => {
+    expect(cappedAnalysis('veryfast')).toEqual(CAPPED_ANALYSIS)
+    expect(cappedAnalysis('faster')).toEqual({lookaheadFrames: 30})
+    for (const preset of ['fast', 'medium', 'slow', 'slower', 'veryslow']) expect(cappedAnalysis(preset)).toBeUndefined()
+    // ultrafast and superfast have no lookahead at all: left as fast as they are.
+    expect(cappedAnalysis('ultrafast')).toBeUndefined()
+    expect(cappedAnalysis('superfast')).toBeUndefined()
+    expect(planRates('cbr-ish', ladder, SETTINGS).every((rate) => !('analysis' in rate))).toBe(true)
+    const slow = buildTranscodeArgs({input: 'in.mp4', renditions: ladder, outputs: ladder.map((rung) => `${rung.name}.mp4`), hasAudio: false, frameRate: 30, segmentDurationSeconds: 2, preset: 'slow', rates: planRates('capped-crf', ladder, {...SETTINGS, preset: 'slow'})})
+    expect(slow).not.toContain('-trellis:v')
+    expect(slow).not.toContain('-rc-lookahead:v')
   })
 })
 
@@ -121,13 +140,13 @@ describe('per-title', () => {
   })
 
   it('gives easy content the floor CRF, hard content capped-crf\'s, and content in between the CRF whose prediction fits the rung\'s rate', () => {
-    const easy = choosePerTitle(probeOf(100), ladder, 2)
+    const easy = choosePerTitle(probeOf(100), ladder, SETTINGS)
     expect(easy.map((rate) => rate.mode === 'crf' && rate.crf)).toEqual(Array(4).fill(PER_TITLE_CRF_FLOOR))
-    const hard = choosePerTitle(probeOf(20_000), ladder, 2)
+    const hard = choosePerTitle(probeOf(20_000), ladder, SETTINGS)
     expect(hard.map((rate) => rate.mode === 'crf' && rate.crf)).toEqual(Array(4).fill(CAPPED_CRF))
     // 1000 kbit/s at CRF 18 in 360p: 1080p predicts 5196 at 18, under its 5000 at 19 (4620).
-    const middle = choosePerTitle(probeOf(1000), ladder, 2)
-    expect(middle[0]).toEqual({mode: 'crf', crf: 19, maxRateKbps: 4280, bufferSizeKbps: 2140})
+    const middle = choosePerTitle(probeOf(1000), ladder, SETTINGS)
+    expect(middle[0]).toEqual({mode: 'crf', crf: 19, maxRateKbps: 4280, bufferSizeKbps: 2140, analysis: {trellis: 1, lookaheadFrames: 30}})
     // Every rung under its cap, whatever the content.
     for (const [index, rate] of [...easy, ...hard, ...middle].entries()) expect(rate.maxRateKbps).toBeLessThanOrEqual(ladder[index % 4]!.maxRateKbps)
   })

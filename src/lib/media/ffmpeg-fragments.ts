@@ -39,22 +39,38 @@ export function aacArgs(bitrateKbps: number, specifier?: string): string[] {
   return [`-c${suffix}`, 'aac', `-b${suffix}`, `${bitrateKbps}k`]
 }
 
+/** x264 analysis set above the preset's own (media/rate-control.ts decides when). */
+export interface EncoderAnalysis {
+  /** Trellis quantisation: 1 on the final encode of each macroblock. */
+  trellis?: number
+  /** Frames the rate control (and its VBV) looks ahead. */
+  lookaheadFrames?: number
+}
+
 /**
  * How one rung's video bits are spent (media/rate-control.ts decides):
  * - abr: an average bit rate held near constant by a VBV cap (livectl's "cbr-ish");
- * - crf: a constant quality (x264 CRF) with the same kind of cap, so peaks stay bounded.
+ * - crf: a constant quality (x264 CRF) with the same kind of cap, so peaks stay bounded, and the
+ *   analysis it raises above the preset's.
  */
 export type RungRateControl =
   | {mode: 'abr'; bitrateKbps: number; maxRateKbps: number; bufferSizeKbps: number}
-  | {mode: 'crf'; crf: number; maxRateKbps: number; bufferSizeKbps: number}
+  | {mode: 'crf'; crf: number; maxRateKbps: number; bufferSizeKbps: number; analysis?: EncoderAnalysis}
 
-/** A rung's rate control as x264 options, for the next output or for video stream `index` of one output. */
+/**
+ * A rung's rate control as x264 options, for the next output or for video stream `index` of one
+ * output. Analysis goes as libx264's own options (applied after the preset), not -x264-params,
+ * which closedGopArgs already sets for the same output.
+ */
 export function rateControlArgs(rate: RungRateControl, index?: number): string[] {
   const suffix = index === undefined ? ':v' : `:v:${index}`
+  const analysis = rate.mode === 'crf' ? rate.analysis : undefined
   return [
     ...(rate.mode === 'abr' ? [`-b${suffix}`, `${rate.bitrateKbps}k`] : [`-crf${suffix}`, String(rate.crf)]),
     `-maxrate${suffix}`, `${rate.maxRateKbps}k`,
     `-bufsize${suffix}`, `${rate.bufferSizeKbps}k`,
+    ...(analysis?.trellis === undefined ? [] : [`-trellis${suffix}`, String(analysis.trellis)]),
+    ...(analysis?.lookaheadFrames === undefined ? [] : [`-rc-lookahead${suffix}`, String(analysis.lookaheadFrames)]),
   ]
 }
 

@@ -178,7 +178,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
     })
 
   if (options.dryRun) {
-    const rates = planRates(rateControl === 'per-title' ? 'capped-crf' : rateControl, plan, {segmentDurationSeconds})
+    const rates = planRates(rateControl === 'per-title' ? 'capped-crf' : rateControl, plan, {segmentDurationSeconds, preset})
     return {dryRun: true, source, outputDir, plan, rateControl, command: [ffmpeg, ...argsFor(outputDir, rates)]}
   }
 
@@ -210,7 +210,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       })
     }
 
-    const rates = planRates(complexityProbe || rateControl !== 'per-title' ? rateControl : 'capped-crf', plan, {segmentDurationSeconds, probe: complexityProbe})
+    const rates = planRates(complexityProbe || rateControl !== 'per-title' ? rateControl : 'capped-crf', plan, {segmentDurationSeconds, preset, probe: complexityProbe})
     const chunks = options.chunkSeconds === undefined ? undefined : planChunks({
       durationSeconds: requireDuration(source),
       frameRate: source.video.frameRate,
