@@ -36,7 +36,7 @@ const OTHER_MODES = MODES.filter((mode) => mode !== 'cbr-ish')
 const SCALES = [0.15, 0.35, 0.7, 1.4]
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'
 
-/** Each kind of content as a lavfi graph producing [out] at 1920x1080, 30 fps, `seconds` long. */
+/** Each kind of content as a lavfi graph producing [out] at 1920x1080, 30 fps, `seconds` long; random sources are seeded, so every run makes the same pictures. */
 const CONTENTS = [
   {
     id: 'talking',
@@ -61,12 +61,12 @@ const CONTENTS = [
   {
     id: 'grain',
     label: 'film grain (soft moving gradients under strong temporal noise)',
-    graph: (seconds) => `gradients=s=1920x1080:r=30:speed=0.02:d=${seconds},noise=alls=22:allf=t+u[out]`,
+    graph: (seconds) => `gradients=s=1920x1080:r=30:speed=0.02:seed=1:d=${seconds},noise=alls=22:allf=t+u[out]`,
   },
   {
     id: 'animation',
     label: 'animation (flat colours, moving edges)',
-    graph: (seconds) => `life=s=480x270:r=30:mold=10:ratio=0.1:death_color=0xC83232:life_color=0x20c040:mold_color=0x202080,trim=duration=${seconds},scale=1920:1080:flags=neighbor,format=yuv420p[out]`,
+    graph: (seconds) => `life=s=480x270:r=30:seed=1:mold=10:ratio=0.1:death_color=0xC83232:life_color=0x20c040:mold_color=0x202080,trim=duration=${seconds},scale=1920:1080:flags=neighbor,format=yuv420p[out]`,
   },
 ]
 

@@ -22,10 +22,10 @@ export type RateControlMode = (typeof RATE_CONTROL_MODES)[number]
 
 /**
  * What `transcode` and `run` use without --rate-control: capped-crf, which the benchmark measured
- * as the most bits saved at matched quality (BENCHMARKS.md, "Content-adaptive ladders": 21 % over
- * the five kinds of content against per-title's 11-13 %, every peak within its cap, 0.95-0.97 of
- * the fixed ladder's encode time against per-title's 1.15-1.20). per-title spends its rung's rate
- * on easy content, where more bits bought little SSIM.
+ * as the most bits saved at matched quality (BENCHMARKS.md, "Content-adaptive ladders": 24.7 % on
+ * the mean of five kinds of content against per-title's 19.9 %, every peak within its cap, 1.00 of
+ * the fixed ladder's encode time against per-title's 1.23). per-title spends its rung's rate on
+ * easy content, where more bits bought little SSIM.
  */
 export const DEFAULT_RATE_CONTROL: RateControlMode = 'capped-crf'
 
@@ -77,11 +77,12 @@ const PRESET_ANALYSIS: Readonly<Record<string, Required<EncoderAnalysis>>> = {
  * The analysis the capped modes raise a preset to: trellis quantisation and a 30-frame lookahead.
  * A capped rung on hard content runs at its max rate, where the VBV rather than the CRF sets each
  * frame's quantiser; trellis spends those bits better and the longer lookahead plans the VBV.
- * Measured on the benchmark's content with veryfast (144p at its cap, bits at matched SSIM against
- * the fixed ladder): film grain +15.5 % -> +0.6 %, high motion +2.8 % -> -1.1 %, animation
- * +7.2 % -> -5.1 %; at 1080p, trellis alone saved 1.6 % (motion) and 4.3 % (animation) at the same
- * SSIM over CRF 19-31. It costs encode time that capped-crf saves elsewhere (BENCHMARKS.md,
- * "Content-adaptive ladders").
+ * Measured (BENCHMARKS.md, "Content-adaptive ladders", capped-crf against the fixed ladder at
+ * matched SSIM, before -> after): high motion -2.0 % -> -7.9 %, animation -0.5 % -> -4.9 %, all
+ * the set's bits -9.2 % -> -15.9 %, the small rungs that lost now save or break even (animation
+ * 144p +8.2 % -> -8.0 %; its source's pattern differed between the runs), at 1.00 of the fixed
+ * ladder's encode time (0.97 before). Film grain went -4.7 % -> +1.3 %: on temporal noise trellis
+ * costs SSIM (720p: +6.3 % bits at matched SSIM with trellis alone, +0.0 % without).
  */
 export const CAPPED_ANALYSIS: Required<EncoderAnalysis> = {trellis: 1, lookaheadFrames: 30}
 
