@@ -72,7 +72,7 @@ describe('argument fragments', () => {
   })
 
   it('takes each rung\'s rate control when given', () => {
-    const rates = planRates('capped-crf', ladder, {segmentDurationSeconds: 2, preset: 'veryfast'})
+    const rates = planRates('capped-crf', ladder, SETTINGS)
     const vod = buildTranscodeArgs({input: 'in.mp4', renditions: ladder, outputs: ladder.map((rung) => `${rung.name}.mp4`), hasAudio: false, frameRate: 30, segmentDurationSeconds: 2, preset: 'veryfast', rates})
     expect(vod.filter((arg) => arg === '-crf:v')).toHaveLength(4)
     expect(vod.filter((arg) => arg === '-trellis:v')).toHaveLength(4)
@@ -91,11 +91,11 @@ describe('rate control modes', () => {
   it('cbr-ish keeps the rung\'s fixed rate; the capped modes\' max rate plus buffer fit within the cap over one segment', () => {
     expect(fixedRate(ladder[0]!)).toEqual({mode: 'abr', bitrateKbps: 5000, maxRateKbps: 5350, bufferSizeKbps: 7500})
     // 5350 / 1.25 = 4280; a quarter of a 2-s segment at that rate = 2140 kbit.
-    expect(cappedCrfRate(ladder[0]!, {segmentDurationSeconds: 2, preset: 'veryfast'})).toEqual({mode: 'crf', crf: CAPPED_CRF, maxRateKbps: 4280, bufferSizeKbps: 2140, analysis: {trellis: 1, lookaheadFrames: 30}})
-    expect(cappedCrfRate(ladder[0]!, {segmentDurationSeconds: 1, preset: 'veryfast'}).bufferSizeKbps).toBe(1070)
+    expect(cappedCrfRate(ladder[0]!, SETTINGS)).toEqual({mode: 'crf', crf: CAPPED_CRF, maxRateKbps: 4280, bufferSizeKbps: 2140, analysis: {trellis: 1, lookaheadFrames: 30}})
+    expect(cappedCrfRate(ladder[0]!, {...SETTINGS, segmentDurationSeconds: 1}).bufferSizeKbps).toBe(1070)
     for (const segment of [0.5, 1, 2, 4, 6]) {
       for (const rung of ladder) {
-        const rate = cappedCrfRate(rung, {segmentDurationSeconds: segment, preset: 'veryfast'})
+        const rate = cappedCrfRate(rung, {...SETTINGS, segmentDurationSeconds: segment})
         // The most x264's VBV lets through in one segment: the max rate for the segment plus a full buffer.
         expect((rate.maxRateKbps * segment + rate.bufferSizeKbps) / segment).toBeLessThanOrEqual(rung.maxRateKbps)
       }

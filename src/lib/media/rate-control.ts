@@ -16,6 +16,7 @@
 import {UserError} from '../errors.js'
 import type {EncoderAnalysis, RungRateControl} from './ffmpeg-fragments.js'
 import type {PlannedRendition, Rung} from './ladder.js'
+import type {X264Preset} from './transcode.js'
 
 export const RATE_CONTROL_MODES = ['cbr-ish', 'capped-crf', 'per-title'] as const
 export type RateControlMode = (typeof RATE_CONTROL_MODES)[number]
@@ -60,8 +61,8 @@ export const CAPPED_CRF = 23
  */
 export const CAP_BUFFER_SEGMENTS = 0.25
 
-/** x264's own trellis and rate-control lookahead for each preset (x264 --fullhelp). */
-const PRESET_ANALYSIS: Readonly<Record<string, Required<EncoderAnalysis>>> = {
+/** x264's own trellis and rate-control lookahead for each of transcode's presets (x264 --fullhelp). */
+const PRESET_ANALYSIS: Readonly<Record<X264Preset, Required<EncoderAnalysis>>> = {
   ultrafast: {trellis: 0, lookaheadFrames: 0},
   superfast: {trellis: 0, lookaheadFrames: 0},
   veryfast: {trellis: 0, lookaheadFrames: 10},
@@ -91,7 +92,7 @@ export const CAPPED_ANALYSIS: Required<EncoderAnalysis> = {trellis: 1, lookahead
  * nothing for ultrafast and superfast (no lookahead at all: whoever picks them wants speed).
  */
 export function cappedAnalysis(preset: string): EncoderAnalysis | undefined {
-  const own = PRESET_ANALYSIS[preset]
+  const own = (PRESET_ANALYSIS as Readonly<Record<string, Required<EncoderAnalysis> | undefined>>)[preset]
   if (!own || own.lookaheadFrames === 0) return undefined
   const raised: EncoderAnalysis = {
     ...(own.trellis < CAPPED_ANALYSIS.trellis ? {trellis: CAPPED_ANALYSIS.trellis} : {}),

@@ -24,6 +24,7 @@ import {mediaTools} from './tools.js'
 export {RENDITIONS_FILE} from './renditions.js'
 
 export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const
+export type X264Preset = (typeof X264_PRESETS)[number]
 
 export interface Rendition {
   name: string
