@@ -15,6 +15,7 @@ import {listJobs} from '../../src/lib/jobs/queue.js'
 import {runCli, startCli} from '../support/cli.js'
 import {framePresentationTimes, keyframeTimes, makeClip, makeTempDir, probeStreams, ssimDb} from '../support/media.js'
 import {runMotoSuites, startMoto, useFakeAwsCredentials} from '../support/moto.js'
+import {claimRedisDb} from '../support/redis.js'
 import {waitFor} from '../support/wait.js'
 
 let work: Awaited<ReturnType<typeof makeTempDir>>
@@ -67,9 +68,8 @@ describe('transcode --chunk-seconds', () => {
 
   // Compared with the one-process encode of the test above (tests in a file run in order).
   it('spreads the chunks over queue workers (--queue) with the same result', async () => {
-    const db = 5 + Math.floor(Math.random() * 10)
-    const queue = `redis://127.0.0.1:6379/${db}`
-    await promisify(execFile)('redis-cli', ['-n', String(db), 'flushdb'])
+    const redis = await claimRedisDb()
+    const {db, url: queue} = redis
     const workers = [1, 2].map((n) => startCli(['worker', '--queue', queue, '--data-dir', path.join(work.dir, `w${n}`)]))
     try {
       const flags = ['--ladder', '360p,144p', '--segment-duration', '1', '--preset', 'ultrafast', '--data-dir', path.join(work.dir, 'data')]
@@ -84,6 +84,7 @@ describe('transcode --chunk-seconds', () => {
     } finally {
       for (const worker of workers) worker.child.kill('SIGTERM')
       await Promise.all(workers.map((worker) => worker.done))
+      await redis.release()
     }
   })
 
@@ -98,9 +99,8 @@ describe.runIf(runMotoSuites)('chunks between machines, through S3 (moto)', () =
   it('a queued chunked job from S3: workers with disks of their own read the input from S3 and return chunks through it, leaving nothing behind', async () => {
     useFakeAwsCredentials()
     const moto = await startMoto()
-    const db = 5 + Math.floor(Math.random() * 10)
-    const queue = `redis://127.0.0.1:6379/${db}`
-    await promisify(execFile)('redis-cli', ['-n', String(db), 'flushdb'])
+    const redis = await claimRedisDb()
+    const {db, url: queue} = redis
     const s3 = new S3Client({endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1'})
     const catalog = `sqlite:${path.join(work.dir, 'shared-catalog.db')}`
     const s3Flags = ['--s3-endpoint', moto.endpoint]
@@ -135,6 +135,7 @@ describe.runIf(runMotoSuites)('chunks between machines, through S3 (moto)', () =
       for (const worker of workers) worker.child.kill('SIGTERM')
       await Promise.all(workers.map((worker) => worker.done))
       await moto.stop()
+      await redis.release()
     }
   })
 })

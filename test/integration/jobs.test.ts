@@ -3,10 +3,8 @@
  * re-run to no effect; and the queue: jobs enqueued on the local Redis, run by two `livectl
  * worker` processes, one of them killed with SIGKILL mid-job and its job finished by the other.
  */
-import {execFile} from 'node:child_process'
 import {readdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -16,9 +14,9 @@ import {findVideoWithPackage, listVideos} from '../../src/lib/catalog/videos.js'
 import {listJobs} from '../../src/lib/jobs/queue.js'
 import {runCli, startCli} from '../support/cli.js'
 import {makeClip, makeTempDir} from '../support/media.js'
+import {claimRedisDb, type TestRedisDb} from '../support/redis.js'
 import {waitFor} from '../support/wait.js'
 
-const run = promisify(execFile)
 let work: Awaited<ReturnType<typeof makeTempDir>>
 let clips: {a: string; b: string; c: string; bad: string}
 
@@ -111,11 +109,16 @@ describe('livectl run', () => {
 
 describe('the job queue on Redis', () => {
   // A database of its own on the local Redis, emptied first: the queue starts empty.
-  const db = 5 + Math.floor(Math.random() * 10)
-  const queue = `redis://127.0.0.1:6379/${db}`
+  let redis: TestRedisDb
+  let queue: string
 
   beforeAll(async () => {
-    await run('redis-cli', ['-n', String(db), 'flushdb'])
+    redis = await claimRedisDb()
+    queue = redis.url
+  })
+
+  afterAll(async () => {
+    await redis?.release()
   })
 
   it('two workers run three queued jobs; one killed mid-job (SIGKILL) loses nothing: the other finishes it', async () => {
