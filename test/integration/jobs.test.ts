@@ -6,13 +6,13 @@
 import {readdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {startApiServer} from '../../src/lib/api/serve.js'
 import {withCatalog} from '../../src/lib/catalog/connection.js'
 import {findVideoWithPackage, listVideos} from '../../src/lib/catalog/videos.js'
 import {listJobs} from '../../src/lib/jobs/queue.js'
-import {runCli, startCli} from '../support/cli.js'
+import {type CliRun, runCli, startCli} from '../support/cli.js'
 import {makeClip, makeTempDir} from '../support/media.js'
 import {claimRedisDb, type TestRedisDb} from '../support/redis.js'
 import {waitFor} from '../support/wait.js'
@@ -108,18 +108,33 @@ describe('livectl run', () => {
 })
 
 describe('the job queue on Redis', () => {
-  // A database of its own on the local Redis, emptied first: the queue starts empty.
-  let redis: TestRedisDb
+  // Each test has a database of its own on the local Redis, emptied first: its queue starts empty,
+  // and nothing one test leaves behind (a job, a worker still stopping) reaches the next.
+  let redis: TestRedisDb | undefined
   let queue: string
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     redis = await claimRedisDb()
     queue = redis.url
   })
 
-  afterAll(async () => {
+  afterEach(async () => {
     await redis?.release()
+    redis = undefined
   })
+
+  /** Waits for the queue to reach a state; on a timeout, says where the queue stood and what the workers printed. */
+  async function waitForQueue(condition: () => Promise<boolean>, what: string, workers: CliRun[], timeoutMs = 60_000): Promise<void> {
+    try {
+      await waitFor(condition, {what, timeoutMs})
+    } catch (error) {
+      const {counts, jobs} = await listJobs({redisUrl: queue})
+      const failed = jobs.filter((job) => job.failedReason).map((job) => `${job.id}: ${job.failedReason}`)
+      for (const worker of workers) worker.child.kill('SIGTERM')
+      const printed = (await Promise.all(workers.map((worker) => worker.done))).map((result) => result.stderr.slice(-2000))
+      throw new Error(`${(error as Error).message}; queue ${JSON.stringify(counts)}; failed ${JSON.stringify(failed)}; workers printed:\n${printed.join('\n---\n')}`, {cause: error})
+    }
+  }
 
   it('two workers run three queued jobs; one killed mid-job (SIGKILL) loses nothing: the other finishes it', async () => {
     const shared = path.join(work.dir, 'shared')
@@ -142,7 +157,7 @@ describe('the job queue on Redis', () => {
     const survivor = startCli(workerFlags('worker-2'))
     const helper = startCli(workerFlags('worker-3'))
     try {
-      await waitFor(async () => (await listJobs({redisUrl: queue, states: ['completed']})).jobs.length === 3, {what: 'all three jobs to complete', timeoutMs: 120_000})
+      await waitForQueue(async () => (await listJobs({redisUrl: queue, states: ['completed']})).jobs.length === 3, 'all three jobs to complete', [survivor, helper], 120_000)
       const list = await listJobs({redisUrl: queue})
       expect(list.counts).toMatchObject({completed: 3, failed: 0, active: 0, waiting: 0})
     } finally {
@@ -178,7 +193,7 @@ describe('the job queue on Redis', () => {
     } finally {
       await server.close()
     }
-  })
+  }, 240_000)
 
   it('fails a corrupt input once, with its reason, and `jobs retry` runs it again', async () => {
     const shared = path.join(work.dir, 'shared-bad')
@@ -187,7 +202,7 @@ describe('the job queue on Redis', () => {
     expect(queued.exitCode, queued.stderr).toBe(0)
     const worker = startCli(['worker', '--queue', queue, '--db', db, '--data-dir', path.join(work.dir, 'worker-bad')])
     try {
-      await waitFor(async () => (await listJobs({redisUrl: queue, states: ['failed']})).jobs.length === 1, {what: 'the job to fail', timeoutMs: 60_000})
+      await waitForQueue(async () => (await listJobs({redisUrl: queue, states: ['failed']})).jobs.length === 1, 'the job to fail', [worker])
       const shown = await runCli(['jobs', 'show', 'broken', '--queue', queue, '--json'])
       const job = JSON.parse(shown.stdout) as {state: string; attemptsMade: number; failedReason: string; finishedAt: string}
       expect(job.state).toBe('failed')
