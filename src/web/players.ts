@@ -142,8 +142,9 @@ export function createHlsPlayer(options: PlayerOptions): Player {
     },
     latencySeconds: () => {
       // Behind live = now minus the program date time of the picture on screen, where the playlist
-      // dates its segments: right after a rung switch hls.js's own estimate (hls.latency) reads the
-      // new rung's edge wrongly for a moment (seen: 23 s for 0.75 s while 2 s behind).
+      // dates its segments. Right after a rung switch both this and hls.js's own estimate
+      // (hls.latency) can read the new rung wrongly for a moment (seen: 23 s and 21.5 s while 2 s
+      // behind); the page holds such a jump back until the next reading agrees (latency.ts).
       const playing = hls.playingDate
       const behind = playing ? (Date.now() - playing.getTime()) / 1000 : Number.NaN
       if (Number.isFinite(behind) && behind > 0) return behind

@@ -7,6 +7,7 @@ import {type Rendition} from './device.js'
 import {deviceRendition, getVideo, type VideoInfo} from './api.js'
 import {CommentsPanel} from './comments.js'
 import {allowedRenditions, guessDevice, renditionForPicture, shortSide} from './device.js'
+import {type LatencyLine, nextLatencyLine} from './latency.js'
 import {createDashPlayer, createHlsPlayer, createNativePlayer, loadScript, type Player, type PlayerOptions} from './players.js'
 
 declare global {
@@ -135,10 +136,11 @@ menu.addEventListener('change', () => {
   player?.select(chosen ?? 'auto')
 })
 goLiveButton.addEventListener('click', () => player?.goLive())
+let latency: LatencyLine = {}
 setInterval(() => {
   if (!live) return
-  const latency = player?.latencySeconds()
-  latencyLine.textContent = latency === undefined ? '' : `${latency.toFixed(1)} s behind live`
+  latency = nextLatencyLine(latency, player?.latencySeconds())
+  latencyLine.textContent = latency.shown === undefined ? '' : `${latency.shown.toFixed(1)} s behind live`
 }, 1000)
 
 const comments = new CommentsPanel({

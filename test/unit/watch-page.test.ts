@@ -4,6 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {allowedOrigin, isSameOrigin, parseCorsOrigins} from '../../src/lib/api/cors.js'
 import {contentSecurityPolicy, escapeHtml, renderWatchPage} from '../../src/lib/api/pages.js'
 import {allowedRenditions, guessDevice, renditionForPicture} from '../../src/web/device.js'
+import {type LatencyLine, nextLatencyLine} from '../../src/web/latency.js'
 import {compareComments, formatMediaTime, isShown} from '../../src/web/timeline.js'
 
 const ladder = [
@@ -116,5 +117,31 @@ describe('CORS rules', () => {
     expect(isSameOrigin('https://evil.example', 'internal:8080', 'https://video.example.com')).toBe(false)
     // With a public URL the Host header is not trusted: a rebound DNS name cannot pass for the server.
     expect(isSameOrigin('http://rebound.example:8080', 'rebound.example:8080', 'https://video.example.com')).toBe(false)
+  })
+})
+
+describe('the latency line', () => {
+  const read = (readings: Array<number | undefined>) => {
+    let line: LatencyLine = {}
+    return readings.map((reading) => {
+      line = nextLatencyLine(line, reading)
+      return line.shown
+    })
+  }
+
+  it('follows readings that move a little, and a stall that grows a second at a time', () => {
+    expect(read([2.1, 1.8, 2.4, 3.4, 4.4, 5.4, 4.9])).toEqual([2.1, 1.8, 2.4, 3.4, 4.4, 5.4, 4.9])
+  })
+
+  it('never shows a one-reading glitch after a rung switch', () => {
+    expect(read([2.1, 21.5, 2.2, 2.0])).toEqual([2.1, 2.1, 2.2, 2.0])
+  })
+
+  it('shows a real jump (a seek back into the DVR window) one reading late', () => {
+    expect(read([2.1, 15.2, 15.4, 15.1])).toEqual([2.1, 2.1, 15.4, 15.1])
+  })
+
+  it('shows the first reading at once, and nothing when the player has none', () => {
+    expect(read([18, undefined, 2])).toEqual([18, undefined, 2])
   })
 })
