@@ -21,34 +21,38 @@ export interface TestRedisDb {
   release: () => Promise<void>
 }
 
-export async function claimRedisDb(): Promise<TestRedisDb> {
-  const claims = new Redis({...REDIS, db: 0, lazyConnect: true, maxRetriesPerRequest: 1})
-  await claims.connect()
+/** One short connection to database `db` of the local Redis, closed whatever `use` does. */
+async function withRedis<T>(db: number, use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({...REDIS, db, lazyConnect: true, maxRetriesPerRequest: 1})
+  await redis.connect()
   try {
-    const owner = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`
-    for (let db = FIRST; db <= LAST; db++) {
-      if ((await claims.set(`livectl-test:db:${db}`, owner, 'EX', CLAIM_SECONDS, 'NX')) !== 'OK') continue
-      const data = new Redis({...REDIS, db, lazyConnect: true, maxRetriesPerRequest: 1})
-      await data.connect()
-      await data.flushdb()
-      data.disconnect()
-      return {db, url: `redis://${REDIS.host}:${REDIS.port}/${db}`, release: () => releaseRedisDb(db, owner)}
-    }
+    return await use(redis)
   } finally {
-    claims.disconnect()
+    redis.disconnect()
   }
-
-  throw new Error(`No free Redis database on ${REDIS.host}:${REDIS.port} (${FIRST}-${LAST} all claimed by running tests)`)
 }
 
-async function releaseRedisDb(db: number, owner: string): Promise<void> {
-  const data = new Redis({...REDIS, db, lazyConnect: true, maxRetriesPerRequest: 1})
-  await data.connect()
-  await data.flushdb()
-  data.disconnect()
-  const claims = new Redis({...REDIS, db: 0, lazyConnect: true, maxRetriesPerRequest: 1})
-  await claims.connect()
-  // Only our own claim: one that expired and was taken by another run stays theirs.
-  if ((await claims.get(`livectl-test:db:${db}`)) === owner) await claims.del(`livectl-test:db:${db}`)
-  claims.disconnect()
+const claimKey = (db: number) => `livectl-test:db:${db}`
+
+export async function claimRedisDb(): Promise<TestRedisDb> {
+  const owner = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`
+  const db = await withRedis(0, async (claims) => {
+    for (let candidate = FIRST; candidate <= LAST; candidate++) {
+      if ((await claims.set(claimKey(candidate), owner, 'EX', CLAIM_SECONDS, 'NX')) === 'OK') return candidate
+    }
+
+    throw new Error(`No free Redis database on ${REDIS.host}:${REDIS.port} (${FIRST}-${LAST} all claimed by running tests)`)
+  })
+  await withRedis(db, (data) => data.flushdb())
+  return {
+    db,
+    url: `redis://${REDIS.host}:${REDIS.port}/${db}`,
+    release: async () => {
+      await withRedis(db, (data) => data.flushdb())
+      // Only our own claim: one that expired and was taken by another run stays theirs.
+      await withRedis(0, async (claims) => {
+        if ((await claims.get(claimKey(db))) === owner) await claims.del(claimKey(db))
+      })
+    },
+  }
 }
