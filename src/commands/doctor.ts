@@ -6,8 +6,8 @@ import type {ToolCapabilities} from '../lib/media/tools.js'
 export default class Doctor extends BaseCommand {
   static override summary = 'Check the ffmpeg and ffprobe livectl uses and what they can do.'
   static override description =
-    'Shows which ffmpeg/ffprobe binaries are used (LIVECTL_FFMPEG / LIVECTL_FFPROBE, the npm packages, or PATH), their versions, ' +
-    'and whether each capability the pipeline needs is present. Exits non-zero when something is missing.'
+    'Shows which ffmpeg/ffprobe binaries are used (LIVECTL_FFMPEG / LIVECTL_FFPROBE, the ffprobe beside ffmpeg, PATH, or the npm packages), ' +
+    'their versions, a warning when ffmpeg and ffprobe come from different builds, and whether each capability the pipeline needs is present. Exits non-zero when something is missing.'
 
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json']
 
@@ -24,6 +24,7 @@ export default class Doctor extends BaseCommand {
       }
 
       for (const problem of report.problems) this.log(`problem: ${problem}`)
+      for (const warning of report.warnings) this.log(`warning: ${warning}`)
       this.log(report.ok ? 'All good.' : 'Not ready: install FFmpeg 5 or newer (`sudo apt-get install -y ffmpeg`).')
     }
 

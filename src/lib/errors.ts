@@ -44,14 +44,20 @@ export class ExternalError extends LivectlError {
   readonly command?: string[]
   /** The last lines the tool wrote to stderr. */
   readonly stderrTail?: string
+  /** The signal that ended the tool (a crash such as SIGSEGV, or a kill from outside), when one did. */
+  readonly signal?: NodeJS.Signals
 
   /** A passing failure (5xx, throttling, a dropped connection): trying again may work. */
   readonly retryable: boolean
 
-  constructor(message: string, options: {hint?: string; cause?: unknown; command?: string[]; stderrTail?: string; retryable?: boolean} = {}) {
+  constructor(
+    message: string,
+    options: {hint?: string; cause?: unknown; command?: string[]; stderrTail?: string; signal?: NodeJS.Signals; retryable?: boolean} = {},
+  ) {
     super(message, options)
     this.command = options.command
     this.stderrTail = options.stderrTail
+    this.signal = options.signal
     this.retryable = options.retryable ?? false
   }
 }

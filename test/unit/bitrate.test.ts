@@ -1,12 +1,12 @@
 /** Measured bit rates, the DASH @bandwidth rewrite and the quality log parser. */
 import {describe, expect, it} from 'vitest'
 
-import {parsePacketSizeLine, summariseBitrates} from '../../src/lib/media/bitrate.js'
+import {parsePacketSizeLine, peakBitsPerSecond, summariseBitrates} from '../../src/lib/media/bitrate.js'
 import {buildQualityArgs, parseQualityLog, rateAtQuality} from '../../src/lib/media/quality.js'
 import {setMpdBandwidths} from '../../src/lib/package/mpd-bandwidth.js'
 
 describe('summariseBitrates', () => {
-  it('averages over the file and takes the peak over whole GOPs (a short last one does not count)', () => {
+  it('averages over the file and takes the peak over GOPs (a last one under half a GOP does not count)', () => {
     const packets = [
       {seconds: 0, sizeBytes: 100_000, keyframe: true},
       {seconds: 1, sizeBytes: 25_000, keyframe: false},
@@ -18,8 +18,33 @@ describe('summariseBitrates', () => {
     expect(summariseBitrates(packets, 4.5)).toEqual({averageKbps: 756, peakKbps: 500})
     // One GOP only: it counts.
     expect(summariseBitrates(packets.slice(0, 2), 2)).toEqual({averageKbps: 500, peakKbps: 500})
+    // A last GOP of at least half the GOP counts: 1.5 s of 150 kB is 800 kbit/s.
+    const longLast = [...packets.slice(0, 4), {seconds: 4, sizeBytes: 150_000, keyframe: true}]
+    expect(summariseBitrates(longLast, 5.5).peakKbps).toBe(800)
+    expect(summariseBitrates(longLast, 5.5, 4).peakKbps).toBe(500)
     expect(parsePacketSizeLine('2.000000,1234,K_')).toEqual({seconds: 2, sizeBytes: 1234, keyframe: true})
     expect(parsePacketSizeLine('N/A,12,__')).toBeUndefined()
+  })
+})
+
+describe('peakBitsPerSecond (HLS BANDWIDTH, DASH @bandwidth)', () => {
+  const second = (kbits: number, durationSeconds = 2) => ({sizeBytes: (kbits * 1000 * durationSeconds) / 8, durationSeconds})
+
+  it('counts a whole last segment, even when it is the biggest', () => {
+    expect(peakBitsPerSecond([second(500), second(400), second(900)], 2)).toBe(900_000)
+  })
+
+  it('counts a last segment of at least half the target duration', () => {
+    expect(peakBitsPerSecond([second(500), second(800, 1)], 2)).toBe(800_000)
+  })
+
+  it('leaves out a last segment shorter than half the target (0.3 s of a 2 s target)', () => {
+    expect(peakBitsPerSecond([second(500), second(400), second(3000, 0.3)], 2)).toBe(500_000)
+  })
+
+  it('still gives a number for a single short segment, and 0 for none', () => {
+    expect(peakBitsPerSecond([second(700, 0.3)], 2)).toBeCloseTo(700_000)
+    expect(peakBitsPerSecond([], 2)).toBe(0)
   })
 })
 

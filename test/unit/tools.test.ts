@@ -1,10 +1,11 @@
-import {chmod, mkdtemp, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, realpath, symlink, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
 import {UserError} from '../../src/lib/errors.js'
+import {findToolWarnings, type ToolReport} from '../../src/lib/media/doctor.js'
 import {assertSupportedVersion, parseCapabilities, parseToolVersion, resolveTool} from '../../src/lib/media/tools.js'
 
 describe('parseToolVersion', () => {
@@ -65,7 +66,75 @@ describe('resolveTool', () => {
     expect(() => resolveTool('ffmpeg', {PATH: path.join(dir, 'nowhere')})).toThrow(/ffmpeg was not found/)
   })
 
-  it('finds ffprobe in the npm package', () => {
+})
+
+describe('resolveTool for ffprobe: the build of the ffmpeg livectl runs', () => {
+  /** Fake executables in a fresh directory: {dir}/{name} for each name, e.g. 'a/ffmpeg'. */
+  async function fakeTools(...names: string[]): Promise<string> {
+    const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), 'tools-')))
+    for (const name of names) {
+      await mkdir(path.dirname(path.join(dir, name)), {recursive: true})
+      await writeFile(path.join(dir, name), '#!/bin/sh\n')
+      await chmod(path.join(dir, name), 0o755)
+    }
+
+    return dir
+  }
+
+  it('lets LIVECTL_FFPROBE win over the ffprobe beside ffmpeg', async () => {
+    const dir = await fakeTools('build/ffmpeg', 'build/ffprobe', 'other/ffprobe')
+    const env = {LIVECTL_FFMPEG: path.join(dir, 'build/ffmpeg'), LIVECTL_FFPROBE: path.join(dir, 'other/ffprobe'), PATH: ''}
+    expect(resolveTool('ffprobe', env)).toEqual({name: 'ffprobe', path: path.join(dir, 'other/ffprobe'), source: 'env'})
+  })
+
+  it('takes the ffprobe beside LIVECTL_FFMPEG over one earlier on PATH', async () => {
+    const dir = await fakeTools('build/ffmpeg', 'build/ffprobe', 'path/ffprobe')
+    const env = {LIVECTL_FFMPEG: path.join(dir, 'build/ffmpeg'), PATH: path.join(dir, 'path')}
+    expect(resolveTool('ffprobe', env)).toEqual({name: 'ffprobe', path: path.join(dir, 'build/ffprobe'), source: 'beside-ffmpeg'})
+  })
+
+  it('takes the ffprobe beside an ffmpeg found on PATH, even when another ffprobe comes first on PATH', async () => {
+    const dir = await fakeTools('first/ffprobe', 'usr-bin/ffmpeg', 'usr-bin/ffprobe')
+    const env = {PATH: [path.join(dir, 'first'), path.join(dir, 'usr-bin')].join(path.delimiter)}
+    expect(resolveTool('ffmpeg', env).path).toBe(path.join(dir, 'usr-bin/ffmpeg'))
+    expect(resolveTool('ffprobe', env)).toEqual({name: 'ffprobe', path: path.join(dir, 'usr-bin/ffprobe'), source: 'beside-ffmpeg'})
+  })
+
+  it('follows a symlinked ffmpeg to the directory of the real binary, then looks beside the link', async () => {
+    const dir = await fakeTools('opt/ffmpeg-7/ffmpeg', 'opt/ffmpeg-7/ffprobe', 'bin/ffprobe')
+    await symlink(path.join(dir, 'opt/ffmpeg-7/ffmpeg'), path.join(dir, 'bin/ffmpeg'))
+    expect(resolveTool('ffprobe', {PATH: path.join(dir, 'bin')})).toMatchObject({path: path.join(dir, 'opt/ffmpeg-7/ffprobe'), source: 'beside-ffmpeg'})
+
+    const linkOnly = await fakeTools('opt/ffmpeg', 'bin/ffprobe')
+    await symlink(path.join(linkOnly, 'opt/ffmpeg'), path.join(linkOnly, 'bin/ffmpeg'))
+    expect(resolveTool('ffprobe', {PATH: path.join(linkOnly, 'bin')})).toMatchObject({path: path.join(linkOnly, 'bin/ffprobe'), source: 'beside-ffmpeg'})
+  })
+
+  it('falls back to ffprobe on PATH when none sits beside ffmpeg', async () => {
+    const dir = await fakeTools('build/ffmpeg', 'path/ffprobe')
+    const env = {LIVECTL_FFMPEG: path.join(dir, 'build/ffmpeg'), PATH: path.join(dir, 'path')}
+    expect(resolveTool('ffprobe', env)).toEqual({name: 'ffprobe', path: path.join(dir, 'path/ffprobe'), source: 'path'})
+  })
+
+  it('takes the npm package\'s ffprobe only when nothing else exists', async () => {
+    const dir = await fakeTools('build/ffmpeg')
+    expect(resolveTool('ffprobe', {LIVECTL_FFMPEG: path.join(dir, 'build/ffmpeg'), PATH: ''}).source).toBe('npm')
     expect(resolveTool('ffprobe', {PATH: ''}).source).toBe('npm')
+  })
+})
+
+describe('findToolWarnings', () => {
+  const tool = (name: 'ffmpeg' | 'ffprobe', version: string, source: ToolReport['source'] = 'path'): ToolReport => ({name, found: true, path: `/x/${name}`, source, version, major: 5, supported: true})
+
+  it('warns when ffmpeg and ffprobe come from different builds', () => {
+    const warnings = findToolWarnings(tool('ffmpeg', '5.1.9-0+deb12u1'), tool('ffprobe', 'N-66595-gc2b38619c0-static', 'npm'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/5\.1\.9-0\+deb12u1 .* N-66595-gc2b38619c0-static/)
+    expect(warnings[0]).toContain('LIVECTL_FFPROBE')
+  })
+
+  it('says nothing when both are the same build, or one was not found', () => {
+    expect(findToolWarnings(tool('ffmpeg', '5.1.9-0+deb12u1'), tool('ffprobe', '5.1.9-0+deb12u1', 'beside-ffmpeg'))).toEqual([])
+    expect(findToolWarnings(tool('ffmpeg', '5.1.9'), {name: 'ffprobe', found: false, supported: false})).toEqual([])
   })
 })

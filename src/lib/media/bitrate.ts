@@ -8,7 +8,7 @@ import {runProcess} from '../process.js'
 export interface MeasuredBitrates {
   /** Video bits per second over the whole rendition, kbit/s. */
   averageKbps: number
-  /** The highest video bit rate over one segment (a GOP), kbit/s; a short last one counts only when it is the only one. */
+  /** The highest video bit rate over one segment (a GOP), kbit/s; see peakBitsPerSecond for the last one. */
   peakKbps: number
 }
 
@@ -16,6 +16,24 @@ export interface VideoPacket {
   seconds: number
   sizeBytes: number
   keyframe: boolean
+}
+
+export interface TimedSpan {
+  sizeBytes: number
+  durationSeconds: number
+}
+
+/**
+ * The peak bit rate over segments (or GOPs), as HLS BANDWIDTH and DASH @bandwidth promise it:
+ * every segment counts, except a final one shorter than half the target duration, whose few
+ * frames over a sliver of time say little about what a player must sustain. A lone segment
+ * always counts. Pure; 0 for no segments.
+ */
+export function peakBitsPerSecond(segments: readonly TimedSpan[], targetSeconds: number): number {
+  const last = segments.at(-1)
+  const leaveOutLast = segments.length > 1 && last !== undefined && last.durationSeconds < targetSeconds / 2
+  const counted = leaveOutLast ? segments.slice(0, -1) : segments
+  return Math.max(0, ...counted.map((segment) => (segment.sizeBytes * 8) / Math.max(segment.durationSeconds, 0.001)))
 }
 
 /** ffprobe argv: every video packet's time, size and flags ("2.000000,1234,K_"), in decode order, without decoding. */
@@ -31,8 +49,12 @@ export function parsePacketSizeLine(line: string): VideoPacket | undefined {
   return {seconds, sizeBytes, keyframe: flags?.includes('K') ?? false}
 }
 
-/** Average and per-GOP peak from packets in decode order (each keyframe starts a GOP). Pure. */
-export function summariseBitrates(packets: readonly VideoPacket[], durationSeconds: number): MeasuredBitrates {
+/**
+ * Average and per-GOP peak from packets in decode order (each keyframe starts a GOP). Pure.
+ * `gopSeconds` is the GOP the rendition was encoded with; without it, the longest GOP before the
+ * last stands for it (closed, fixed GOPs are all that long).
+ */
+export function summariseBitrates(packets: readonly VideoPacket[], durationSeconds: number, gopSeconds?: number): MeasuredBitrates {
   const gops: Array<{start: number; bytes: number}> = []
   let total = 0
   for (const packet of packets) {
@@ -41,19 +63,15 @@ export function summariseBitrates(packets: readonly VideoPacket[], durationSecon
     ;(gops.at(-1) as {bytes: number}).bytes += packet.sizeBytes
   }
 
-  const rates = gops.map((gop, index) => {
-    const end = gops[index + 1]?.start ?? durationSeconds
-    return {whole: index < gops.length - 1, kbps: (gop.bytes * 8) / 1000 / Math.max(end - gop.start, 0.001)}
-  })
-  const whole = rates.filter((rate) => rate.whole)
-  const counted = whole.length > 0 ? whole : rates
+  const spans = gops.map((gop, index) => ({sizeBytes: gop.bytes, durationSeconds: (gops[index + 1]?.start ?? durationSeconds) - gop.start}))
+  const targetSeconds = gopSeconds ?? Math.max(0, ...spans.slice(0, -1).map((span) => span.durationSeconds))
   return {
     averageKbps: Math.round((total * 8) / 1000 / Math.max(durationSeconds, 0.001)),
-    peakKbps: Math.round(Math.max(0, ...counted.map((rate) => rate.kbps))),
+    peakKbps: Math.round(peakBitsPerSecond(spans, targetSeconds) / 1000),
   }
 }
 
-export async function measureVideoBitrates(ffprobe: string, file: string, durationSeconds: number, signal?: AbortSignal): Promise<MeasuredBitrates> {
+export async function measureVideoBitrates(ffprobe: string, file: string, durationSeconds: number, signal?: AbortSignal, gopSeconds?: number): Promise<MeasuredBitrates> {
   const packets: VideoPacket[] = []
   await runProcess(ffprobe, buildPacketSizeProbeArgs(file), {
     signal,
@@ -62,5 +80,5 @@ export async function measureVideoBitrates(ffprobe: string, file: string, durati
       if (packet) packets.push(packet)
     },
   })
-  return summariseBitrates(packets, durationSeconds)
+  return summariseBitrates(packets, durationSeconds, gopSeconds)
 }

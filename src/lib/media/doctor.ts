@@ -27,6 +27,8 @@ export interface DoctorReport {
   ffprobe: ToolReport
   capabilities?: ToolCapabilities
   problems: string[]
+  /** Worth fixing, but livectl can still run: `ok` stays true. */
+  warnings: string[]
 }
 
 async function inspect(name: ToolName): Promise<ToolReport> {
@@ -64,6 +66,19 @@ export function capabilityLabel(key: keyof ToolCapabilities): string {
   return CAPABILITY_LABELS[key]
 }
 
+/**
+ * ffprobe reads what ffmpeg writes and what ffmpeg will read: one from another build may parse
+ * differently, or crash (the npm package's static ffprobe dies on every MPEG-TS file). The
+ * `-version` strings tell builds apart.
+ */
+export function findToolWarnings(ffmpeg: ToolReport, ffprobe: ToolReport): string[] {
+  if (!ffmpeg.version || !ffprobe.version || ffmpeg.version === ffprobe.version) return []
+  return [
+    `ffmpeg (${ffmpeg.path}) is version ${ffmpeg.version} but ffprobe (${ffprobe.path}, ${ffprobe.source}) is version ${ffprobe.version}: ` +
+      'they come from different builds; set LIVECTL_FFPROBE to the ffprobe of the same build as ffmpeg',
+  ]
+}
+
 export async function diagnoseTools(): Promise<DoctorReport> {
   const [ffmpeg, ffprobe] = await Promise.all([inspect('ffmpeg'), inspect('ffprobe')])
   const problems = [ffmpeg.problem, ffprobe.problem].filter((problem): problem is string => Boolean(problem))
@@ -75,5 +90,5 @@ export async function diagnoseTools(): Promise<DoctorReport> {
     }
   }
 
-  return {ok: problems.length === 0, ffmpeg, ffprobe, capabilities, problems}
+  return {ok: problems.length === 0, ffmpeg, ffprobe, capabilities, problems, warnings: findToolWarnings(ffmpeg, ffprobe)}
 }

@@ -1,10 +1,12 @@
 /**
  * Which ffmpeg/ffprobe livectl runs, and whether they can do what the pipeline needs.
- * Resolution order: LIVECTL_FFMPEG, ffmpeg-static if installed (its install downloads a binary,
- * which fails without internet, so it is optional), `ffmpeg` on PATH;
- * LIVECTL_FFPROBE, @ffprobe-installer/ffprobe, `ffprobe` on PATH.
+ * ffmpeg: LIVECTL_FFMPEG, ffmpeg-static if installed (its install downloads a binary, which fails
+ * without internet, so it is optional), `ffmpeg` on PATH.
+ * ffprobe: LIVECTL_FFPROBE, the `ffprobe` beside the resolved ffmpeg (same build, so it reads what
+ * ffmpeg writes), `ffprobe` on PATH, and @ffprobe-installer/ffprobe only when nothing else exists:
+ * its static 2023 git build dies with SIGSEGV on every MPEG-TS file.
  */
-import {accessSync, constants, statSync} from 'node:fs'
+import {accessSync, constants, realpathSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import path from 'node:path'
 
@@ -12,7 +14,8 @@ import {UserError} from '../errors.js'
 import {runProcess} from '../process.js'
 
 export type ToolName = 'ffmpeg' | 'ffprobe'
-export type ToolSource = 'env' | 'npm' | 'path'
+/** 'beside-ffmpeg': the ffprobe in the directory of the ffmpeg livectl runs. */
+export type ToolSource = 'env' | 'beside-ffmpeg' | 'path' | 'npm'
 
 export interface ResolvedTool {
   name: ToolName
@@ -84,13 +87,50 @@ export function resolveTool(name: ToolName, env: NodeJS.ProcessEnv = process.env
     return {name, path: resolved, source: 'env'}
   }
 
-  const npmBinary = fromNpmPackage(name)
-  if (npmBinary) return {name, path: npmBinary, source: 'npm'}
+  if (name === 'ffprobe') {
+    const beside = ffprobeBesideFfmpeg(env)
+    if (beside) return {name, path: beside, source: 'beside-ffmpeg'}
+    const onPath = findOnPath(name, env.PATH)
+    if (onPath) return {name, path: onPath, source: 'path'}
+    const npmBinary = fromNpmPackage(name)
+    if (npmBinary) return {name, path: npmBinary, source: 'npm'}
+  } else {
+    const npmBinary = fromNpmPackage(name)
+    if (npmBinary) return {name, path: npmBinary, source: 'npm'}
+    const onPath = findOnPath(name, env.PATH)
+    if (onPath) return {name, path: onPath, source: 'path'}
+  }
 
-  const onPath = findOnPath(name, env.PATH)
-  if (onPath) return {name, path: onPath, source: 'path'}
+  const checked = name === 'ffprobe' ? `${variable}, beside ffmpeg, PATH, and the npm package` : `${variable}, the npm package, and PATH`
+  throw new UserError(`${name} was not found (checked ${checked})`, {hint: INSTALL_HINT})
+}
 
-  throw new UserError(`${name} was not found (checked ${variable}, the npm package, and PATH)`, {hint: INSTALL_HINT})
+/**
+ * The ffprobe in the resolved ffmpeg's directory: first where the binary really is (symlinks
+ * followed, e.g. /usr/bin/ffmpeg -> /etc/alternatives -> /opt/ffmpeg-7/bin), then beside the link.
+ */
+function ffprobeBesideFfmpeg(env: NodeJS.ProcessEnv): string | undefined {
+  let ffmpeg: string
+  try {
+    ffmpeg = resolveTool('ffmpeg', env).path
+  } catch {
+    // No usable ffmpeg: doctor and mediaTools() report that on their own.
+    return undefined
+  }
+
+  const directories = [path.dirname(ffmpeg)]
+  try {
+    directories.unshift(path.dirname(realpathSync(ffmpeg)))
+  } catch {
+    // Unreadable link: the directory as given is all there is.
+  }
+
+  for (const directory of new Set(directories)) {
+    const candidate = path.join(directory, 'ffprobe')
+    if (isExecutableFile(candidate)) return candidate
+  }
+
+  return undefined
 }
 
 /** FFmpeg release line by libavcodec major: 58 is 4.x, 59 is 5.x, 60 is 6.x, 61 is 7.x, 62 is 8.x. */
