@@ -6,6 +6,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {validatePartDuration} from '../lib/ingest/live-args.js'
 import {startIngestServer} from '../lib/ingest/server.js'
+import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
 import {loadLadder} from '../lib/media/ladder.js'
 import {validateSegmentDuration, X264_PRESETS} from '../lib/media/transcode.js'
 
@@ -39,6 +40,7 @@ export default class Ingest extends BaseCommand {
     'segment-duration': Flags.string({description: 'Segment duration in seconds (1 allowed).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
     'dvr-window': Flags.integer({description: 'Seconds of the stream a live player can rewind.', env: 'LIVECTL_DVR_WINDOW', default: 30, min: 4}),
     preset: Flags.string({description: 'x264 preset for live (it must keep up in real time).', env: 'LIVECTL_LIVE_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
+    deinterlace: Flags.string({description: 'Interlaced cameras (1080i): auto deinterlaces when the stream says it is interlaced; on always; off never.', env: 'LIVECTL_DEINTERLACE', default: 'auto', options: [...DEINTERLACE_MODES]}),
     'reconnect-grace': Flags.integer({description: 'Seconds a broadcaster may be gone and reconnect to continue the same video.', env: 'LIVECTL_RECONNECT_GRACE', default: 10, min: 0, max: 25}),
     'metrics-port': Flags.integer({description: 'Serve Prometheus metrics on this port (0 for none).', env: 'LIVECTL_METRICS_PORT', default: 0, min: 0, max: 65_535}),
     'storage-outage-limit': Flags.integer({
@@ -75,6 +77,7 @@ export default class Ingest extends BaseCommand {
       segmentDurationSeconds,
       dvrWindowSeconds: flags['dvr-window'],
       preset: flags.preset,
+      deinterlace: parseDeinterlaceMode(flags.deinterlace),
       reconnectGraceSeconds: flags['reconnect-grace'],
       metricsPort: flags['metrics-port'] || undefined,
       storageOutageLimitSeconds: flags['storage-outage-limit'],

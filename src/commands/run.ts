@@ -10,6 +10,7 @@ import {ExitCode, UserError} from '../lib/errors.js'
 import {type BatchEntry, type BatchPlan, type BatchResult, planBatch, readInputList, runBatch} from '../lib/jobs/batch.js'
 import type {EnqueueResult} from '../lib/jobs/queue.js'
 import {videoIdFromInput, type VodJobProgress, type VodJobSpec} from '../lib/jobs/vod-job.js'
+import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
 import {DEFAULT_RATE_CONTROL, parseRateControl, RATE_CONTROL_MODES} from '../lib/media/rate-control.js'
 import {X264_PRESETS} from '../lib/media/transcode.js'
 import {parseFormats} from '../lib/package/manifest.js'
@@ -50,6 +51,7 @@ export default class Run extends BaseCommand {
     'segment-duration': Flags.string({description: 'Seconds per segment (and between keyframes).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
     preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
     'rate-control': Flags.string({description: 'How each rung spends bits: capped-crf, per-title or cbr-ish (see `livectl transcode --help`).', env: 'LIVECTL_RATE_CONTROL', default: DEFAULT_RATE_CONTROL, options: [...RATE_CONTROL_MODES]}),
+    deinterlace: Flags.string({description: 'Interlaced recordings: auto (detect), on or off (see `livectl transcode --help`).', env: 'LIVECTL_DEINTERLACE', default: 'auto', options: [...DEINTERLACE_MODES]}),
     format: Flags.string({description: 'Manifests to write: hls, dash or hls,dash.', env: 'LIVECTL_FORMAT', default: 'hls,dash'}),
     'chunk-seconds': Flags.string({description: 'Encode each recording in chunks of this many seconds (whole segments), joined without re-encoding.', env: 'LIVECTL_CHUNK_SECONDS'}),
     'fail-fast': Flags.boolean({description: 'Stop at the first input that fails.', env: 'LIVECTL_FAIL_FAST'}),
@@ -74,6 +76,7 @@ export default class Run extends BaseCommand {
       segmentDurationSeconds,
       preset: flags.preset,
       rateControl: parseRateControl(flags['rate-control']),
+      ...(flags.deinterlace === 'auto' ? {} : {deinterlace: parseDeinterlaceMode(flags.deinterlace)}),
       formats: parseFormats(flags.format),
       ...(flags['chunk-seconds'] === undefined ? {} : {chunkSeconds: Number(flags['chunk-seconds'])}),
       ...(flags.invalidate ? {invalidate: invalidationFrom(flags)} : {}),

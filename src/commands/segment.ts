@@ -55,7 +55,7 @@ export default class Segment extends BaseCommand {
       segmentPackage({...options, onProgress: update}),
     )) as PackageManifest
     const segments = [...manifest.renditions, ...(manifest.audio ? [manifest.audio] : [])].reduce((sum, track) => sum + track.segments.length, 0)
-    this.say(`${manifest.renditions.length} renditions${manifest.audio ? ' + audio' : ''}, ${segments} segments, ${manifest.totalFiles} files, ${manifest.totalBytes} bytes`)
+    this.say(`${manifest.renditions.length === 0 && manifest.audio ? 'audio only' : `${manifest.renditions.length} renditions${manifest.audio ? ' + audio' : ''}`}, ${segments} segments, ${manifest.totalFiles} files, ${manifest.totalBytes} bytes`)
     if (manifest.hlsMaster) this.say(`HLS:  ${path.resolve(outputDir, manifest.hlsMaster)}`)
     if (manifest.dashManifest) this.say(`DASH: ${path.resolve(outputDir, manifest.dashManifest)}`)
     return manifest

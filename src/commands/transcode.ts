@@ -6,6 +6,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {slugFromPath} from '../cli/paths.js'
 import {UserError} from '../lib/errors.js'
 import {loadLadder} from '../lib/media/ladder.js'
+import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
 import {DEFAULT_RATE_CONTROL, parseRateControl, RATE_CONTROL_MODES} from '../lib/media/rate-control.js'
 import {type RenditionsManifest, type TranscodeDryRun, transcodeLadder, X264_PRESETS} from '../lib/media/transcode.js'
 
@@ -14,7 +15,7 @@ export default class Transcode extends BaseCommand {
   static override description =
     'Decodes the source once and encodes every rung in one ffmpeg process, with keyframes exactly every segment duration ' +
     'so `livectl segment` can package the renditions without re-encoding. Writes one MP4 per rung and renditions.json; ' +
-    'the directory appears only when complete.'
+    'the directory appears only when complete. An audio-only source (a podcast: mp3, m4a, wav, ogg) gives one stereo AAC rendition instead of a ladder.'
 
   static override examples = [
     '<%= config.bin %> transcode talk.mp4 -o work/talk',
@@ -27,7 +28,7 @@ export default class Transcode extends BaseCommand {
   ]
 
   static override args = {
-    input: Args.string({description: 'Source video file.', required: true}),
+    input: Args.string({description: 'Source recording (video, or audio only).', required: true}),
   }
 
   static override flags = {
@@ -45,6 +46,12 @@ export default class Transcode extends BaseCommand {
       default: DEFAULT_RATE_CONTROL,
       options: [...RATE_CONTROL_MODES],
     }),
+    deinterlace: Flags.string({
+      description: 'Interlaced recordings (broadcast, 1080i cameras): auto detects them (the stream\'s field order, else a short idet look at the pictures) and deinterlaces with bwdif; on always does; off never does.',
+      env: 'LIVECTL_DEINTERLACE',
+      default: 'auto',
+      options: [...DEINTERLACE_MODES],
+    }),
     'chunk-seconds': Flags.string({description: 'Encode in chunks of this many seconds (whole segments), one after another, joined without re-encoding (the audio is encoded once); see `livectl worker` to spread them.', env: 'LIVECTL_CHUNK_SECONDS'}),
     queue: Flags.string({description: 'With --chunk-seconds: encode the chunks on the workers of this queue (redis://HOST:PORT), all at once; the input and output must be on a folder every worker sees.', env: 'LIVECTL_QUEUE'}),
     'dry-run': Flags.boolean({description: 'Print the plan and the ffmpeg command; write nothing.', env: 'LIVECTL_DRY_RUN'}),
@@ -60,14 +67,20 @@ export default class Transcode extends BaseCommand {
       segmentDurationSeconds: Number(flags['segment-duration']),
       preset: flags.preset,
       rateControl: parseRateControl(flags['rate-control']),
+      deinterlace: parseDeinterlaceMode(flags.deinterlace),
       ...(flags['chunk-seconds'] === undefined ? {} : {chunkSeconds: Number(flags['chunk-seconds'])}),
       signal: this.signal,
     }
 
     if (flags['dry-run']) {
       const plan = await transcodeLadder({...options, dryRun: true})
-      for (const rendition of plan.plan) this.say(`${rendition.name}: ${rendition.width}x${rendition.pixelHeight}, cap ${rendition.maxRateKbps} kbps`)
-      this.say(`Rate control: ${plan.rateControl}${plan.rateControl === 'per-title' ? ' (each rung\'s CRF is chosen by a probe when it runs; capped-crf\'s shown)' : ''}`)
+      if (plan.hasVideo === false) {
+        this.say(`${path.basename(args.input)} has no video: one AAC rendition (stereo 48 kHz); the ladder and rate control do not apply`)
+      } else {
+        for (const rendition of plan.plan) this.say(`${rendition.name}: ${rendition.width}x${rendition.pixelHeight}, cap ${rendition.maxRateKbps} kbps`)
+        this.say(`Rate control: ${plan.rateControl}${plan.rateControl === 'per-title' ? ' (each rung\'s CRF is chosen by a probe when it runs; capped-crf\'s shown)' : ''}`)
+      }
+
       this.say(plan.command.map((arg) => (/[\s;[\]'"]/.test(arg) ? `'${arg}'` : arg)).join(' '))
       return plan
     }
@@ -89,6 +102,8 @@ export default class Transcode extends BaseCommand {
       this.say(`${rendition.name.padEnd(6)} ${`${rendition.width}x${rendition.height}`.padEnd(10)} ${rendition.codecs.padEnd(22)} ${rate.padEnd(11)} ${measured.padEnd(28)} ${rendition.file}`)
     }
 
+    const audio = manifest.audioRendition
+    if (audio) this.say(`${audio.name.padEnd(6)} ${'no video'.padEnd(10)} ${audio.codecs.padEnd(22)} ${`${audio.bitrateKbps} kbps`.padEnd(11)} ${`${audio.channels} ch, ${audio.sampleRate} Hz`.padEnd(28)} ${audio.file}`)
     this.say(`Renditions written to ${path.resolve(outputDir)}`)
     // On stderr, also under --json (where the result carries them in `warnings` too).
     for (const warning of manifest.warnings ?? []) process.stderr.write(`Warning: ${warning}\n`)

@@ -105,6 +105,11 @@ async function startPlayer(): Promise<void> {
   const cap = await deviceRendition(videoId, device)
   document.body.dataset.deviceProfile = device
   buildMenu(allowedRenditions(renditions, cap))
+  if (renditions.length === 0) {
+    // Audio only (a podcast): no picture, nothing to choose between; the <video> element plays the sound.
+    menu.disabled = true
+    current.textContent = 'audio only'
+  }
 
   const chosen = await choosePlayer(info, page.player ?? 'auto')
   if (!chosen) throw new Error('This video has no stream this player can play.')
@@ -128,6 +133,8 @@ async function startPlayer(): Promise<void> {
 
 // What plays now, from the decoded picture itself.
 video.addEventListener('resize', () => {
+  // Audio only has no picture (0x0): the line keeps saying so.
+  if (!video.videoHeight) return
   const rendition = renditionForPicture(renditions, {width: video.videoWidth, height: video.videoHeight})
   current.textContent = rendition?.name ?? `${video.videoHeight}p`
 })

@@ -25,7 +25,7 @@ import type {PackageManifest} from '../../src/lib/package/manifest.js'
 import {segmentPackage} from '../../src/lib/package/segment.js'
 import {publishPackage} from '../../src/lib/publish/publish.js'
 import {launchBrowser, runBrowserSuites} from '../support/browser.js'
-import {makeClip, makeTempDir} from '../support/media.js'
+import {makeAudioClip, makeClip, makeTempDir} from '../support/media.js'
 import {freePort} from '../support/moto.js'
 import {startPush} from '../support/push.js'
 import {waitFor} from '../support/wait.js'
@@ -362,6 +362,46 @@ describe.runIf(runBrowserSuites)('watch page in Chromium', () => {
         push?.kill()
         await ingest?.close()
       }
+    })
+  }
+})
+
+describe.runIf(runBrowserSuites)('an audio-only recording on the watch page in Chromium', () => {
+  let audioWork: {dir: string; cleanup: () => Promise<void>}
+  let audioServer: RunningServer
+
+  beforeAll(async () => {
+    browser = await launchBrowser()
+    audioWork = await makeTempDir('livectl-watch-audio-')
+    const audioData = path.join(audioWork.dir, 'data')
+    const source = await makeAudioClip(audioWork.dir, 'podcast.m4a', {durationSeconds: 6})
+    const renditions = path.join(audioWork.dir, 'renditions')
+    await transcodeLadder({input: source, outputDir: renditions, rungs: standardLadder(['720p', '144p']), segmentDurationSeconds: 2, preset: 'ultrafast'})
+    const packageDir = path.join(audioWork.dir, 'package')
+    await segmentPackage({inputDir: renditions, outputDir: packageDir, formats: ['hls', 'dash']})
+    await publishPackage({packageDir, to: path.join(audioData, 'media'), videoId: 'podcast', title: 'A podcast', dataDir: audioData})
+    audioServer = await startApiServer({dataDir: audioData, host: '127.0.0.1', port: 0})
+  })
+
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close().catch(() => undefined)
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await audioServer?.close()
+    await audioWork?.cleanup()
+  })
+
+  for (const player of ['hls', 'dash'] as const) {
+    it(`plays with ${player}.js in the <video> element, with no picture and no quality to choose`, async () => {
+      const page = await newPage()
+      await page.goto(`${audioServer.url}/watch/podcast?player=${player}`)
+      await expectPlays(page, 2)
+      expect(await page.evaluate(() => document.body.dataset.playerKind)).toBe(`${player}.js`)
+      expect(await video(page).evaluate((element: HTMLVideoElement) => element.videoHeight)).toBe(0)
+      expect(await page.locator('[data-testid="quality-menu"]').isDisabled()).toBe(true)
+      expect(await page.locator('[data-testid="current-rendition"]').textContent()).toBe('audio only')
     })
   }
 })

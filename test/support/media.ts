@@ -16,6 +16,24 @@ export async function makeClip(dir: string, name: string, options: Omit<TestClip
   return generateTestClip({...options, output: path.join(dir, name)})
 }
 
+/**
+ * An audio-only recording (a podcast stand-in): a mono 440 Hz tone, its container and codec chosen
+ * by the name's extension (mp3, m4a, wav, ogg), with cover art (an attached picture) if asked.
+ */
+export async function makeAudioClip(dir: string, name: string, options: {durationSeconds: number; coverArt?: boolean}): Promise<string> {
+  const {ffmpeg} = await mediaTools()
+  const output = path.join(dir, name)
+  const cover = options.coverArt
+    ? {input: ['-f', 'lavfi', '-i', 'color=c=orange:s=64x64:d=1'], output: ['-map', '1:v', '-frames:v', '1', '-c:v', 'mjpeg', '-disposition:v', 'attached_pic']}
+    : {input: [], output: []}
+  await capture(ffmpeg, [
+    '-hide_banner', '-nostdin', '-y', '-loglevel', 'error',
+    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${options.durationSeconds}`, ...cover.input,
+    '-map', '0:a', ...cover.output, output,
+  ])
+  return output
+}
+
 async function capture(file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {stdio: ['ignore', 'pipe', 'pipe']})

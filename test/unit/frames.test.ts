@@ -79,6 +79,18 @@ describe('framesFor', () => {
     })
     expect(frames[1]).not.toHaveProperty('width')
   })
+
+  it('gives every device the audio frames of an audio-only package, and no video', () => {
+    const podcast: PackageManifest = {...pkg, renditions: [], audio: {...(pkg.audio as PackageTrack), id: '0', init: {file: 'init-0.m4s', sizeBytes: 700}, segments: segments('0', 5)}}
+    const answers = Object.values(DEFAULT_DEVICE_PROFILES).map((profile) =>
+      framesFor(podcast, {offsetSeconds: 2, windowSeconds: 4, profile, bandwidthHintKbps: 50, urlFor: (file) => `https://cdn/p/${file}`}))
+    for (const frames of answers) expect(frames).toEqual(answers[0])
+    expect(answers[0]?.map((frame) => `${frame.type}:${frame.rendition}:${frame.index}@${frame.start}`)).toEqual(['audio:audio:1@2', 'audio:audio:2@4'])
+    expect(answers[0]?.[0]).toEqual({
+      type: 'audio', index: 1, start: 2, duration: 2, rendition: 'audio', bandwidth: 130_000, codecs: 'mp4a.40.2',
+      url: 'https://cdn/p/seg-0-00002.m4s', initUrl: 'https://cdn/p/init-0.m4s',
+    })
+  })
 })
 
 describe('framePlanKey', () => {

@@ -33,6 +33,14 @@ describe('buildPackageArgs', () => {
     expect(valuesOf(silent, '-adaptation_sets')).toEqual(['id=0,streams=v'])
   })
 
+  it('packages an audio-only source as its audio alone, in one audio adaptation set', () => {
+    const podcast = buildPackageArgs({inputs: ['/r/audio.m4a'], audioInput: 0, audioOnly: true, segmentDurationSeconds: 2, manifestPath: 'm.mpd'})
+    expect(valuesOf(podcast, '-i')).toEqual(['/r/audio.m4a'])
+    expect(valuesOf(podcast, '-map')).toEqual(['0:a:0'])
+    expect(valuesOf(podcast, '-adaptation_sets')).toEqual(['id=0,streams=a'])
+    expect(valuesOf(podcast, '-c')).toEqual(['copy'])
+  })
+
   it('names media playlists by representation id', () => {
     expect(mediaPlaylistName(3)).toBe('media_3.m3u8')
   })
@@ -63,6 +71,19 @@ describe('buildMasterPlaylist', () => {
     expect(text).not.toContain('TYPE=AUDIO')
     expect(text).toContain('CODECS="avc1.64001f"')
     expect(text).not.toContain('AUDIO=')
+  })
+})
+
+describe('buildMasterPlaylist for an audio-only package', () => {
+  it('makes the audio playlist the one variant, with its codec and no RESOLUTION or audio group', () => {
+    const audio = track({id: '0', name: 'audio', type: 'audio', codecs: 'mp4a.40.2', bandwidth: 130_000, averageBandwidth: 128_000, width: undefined, height: undefined, frameRate: undefined, channels: 2})
+    const text = buildMasterPlaylist([], audio)
+    const master = parseM3u8(text)
+    expect(master.playlists?.map((variant) => [variant.uri, variant.attributes.BANDWIDTH, variant.attributes['AVERAGE-BANDWIDTH'], variant.attributes.CODECS])).toEqual([
+      ['media_0.m3u8', 130_000, '128000', 'mp4a.40.2'],
+    ])
+    expect(text).not.toContain('RESOLUTION')
+    expect(text).not.toContain('TYPE=AUDIO')
   })
 })
 

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {UserError} from '../../src/lib/errors.js'
-import {buildProbeArgs, parseProbeOutput, parseRatio, type ProbeOutput} from '../../src/lib/media/probe.js'
+import {buildProbeArgs, isAudioOnly, parseMediaProbeOutput, parseProbeOutput, parseRatio, type ProbeOutput} from '../../src/lib/media/probe.js'
 
 const video = (extra: Record<string, unknown> = {}) => ({codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080, avg_frame_rate: '30000/1001', sample_aspect_ratio: '1:1', ...extra})
 const audio = {codec_type: 'audio', codec_name: 'aac', channels: 6, channel_layout: '5.1', sample_rate: '44100'}
@@ -48,6 +48,52 @@ describe('parseProbeOutput', () => {
 
   it('asks ffprobe for JSON with formats and streams', () => {
     expect(buildProbeArgs('a b.mp4')).toEqual(['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', 'a b.mp4'])
+  })
+})
+
+describe('parseMediaProbeOutput', () => {
+  const mono = {codec_type: 'audio', codec_name: 'mp3', channels: 1, channel_layout: 'mono', sample_rate: '44100', duration: '6.034'}
+  const mp3 = (streams: unknown[]) => probe(streams, {format_name: 'mp3', duration: '6.034286', bit_rate: '96000'})
+
+  it('takes a recording with audio and no video as audio-only facts', () => {
+    const facts = parseMediaProbeOutput('podcast.mp3', mp3([mono]), 72_000)
+    expect(isAudioOnly(facts)).toBe(true)
+    expect(facts).toEqual({
+      path: 'podcast.mp3', formatName: 'mp3', durationSeconds: 6.034286, sizeBytes: 72_000, bitRate: 96_000,
+      audio: {codec: 'mp3', channels: 1, channelLayout: 'mono', sampleRate: 44100},
+    })
+  })
+
+  it('counts cover art (an attached picture) as no video', () => {
+    const cover = video({codec_name: 'mjpeg', width: 600, height: 600, disposition: {attached_pic: 1}})
+    const facts = parseMediaProbeOutput('episode.m4a', probe([mono, cover]), 1)
+    expect(isAudioOnly(facts)).toBe(true)
+    expect(facts.video).toBeUndefined()
+    expect(facts.audio?.codec).toBe('mp3')
+  })
+
+  it('takes the duration from the audio stream when the container has none', () => {
+    const facts = parseMediaProbeOutput('raw.aac', probe([{...mono, codec_name: 'aac'}], {format_name: 'aac'}), 1)
+    expect(facts.durationSeconds).toBe(6.034)
+  })
+
+  it('reads a video with its audio as parseProbeOutput does', () => {
+    const facts = parseMediaProbeOutput('in.mp4', probe([video(), audio]), 1000)
+    expect(isAudioOnly(facts)).toBe(false)
+    expect(facts).toEqual(parseProbeOutput('in.mp4', probe([video(), audio]), 1000))
+  })
+
+  it.each([
+    ['no streams at all', probe([])],
+    ['only a picture', probe([video({disposition: {attached_pic: 1}})])],
+    ['a subtitle file', probe([{codec_type: 'subtitle', codec_name: 'subrip'}], {format_name: 'srt'})],
+  ])('rejects %s as having neither video nor audio', (_name, output) => {
+    expect(() => parseMediaProbeOutput('x', output, 1)).toThrow(UserError)
+    expect(() => parseMediaProbeOutput('x', output, 1)).toThrow(/has no video or audio stream/)
+  })
+
+  it('still rejects a still image, which has a picture but no video to transcode', () => {
+    expect(() => parseMediaProbeOutput('x.png', probe([video({codec_name: 'png'})], {format_name: 'png_pipe'}), 1)).toThrow(/has no video stream/)
   })
 })
 

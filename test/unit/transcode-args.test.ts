@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {planLadder, standardLadder} from '../../src/lib/media/ladder.js'
+import {type PicturePlan, planPicture} from '../../src/lib/media/picture.js'
 import {buildLadderFilterGraph, buildTranscodeArgs, gopFrames, planScaling} from '../../src/lib/media/transcode-args.js'
 
 const plan = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '144p']))
@@ -18,12 +19,12 @@ describe('buildTranscodeArgs', () => {
     expect(graph).toContain('[0:v:0]split=2[v0in][v1in];')
     expect(graph).toContain(';[v0in]scale=1920:1080,format=yuv420p[v0];')
     expect(graph).toContain(';[v1in]scale=1280:720,format=yuv420p,split=2[v1][v2in];')
-    expect(graph).toContain(';[v2in]scale=256:144,format=yuv420p[v2];')
+    expect(graph).toMatch(/;\[v2in\]scale=256:144,format=yuv420p\[v2\]$/)
   })
 
-  it('converts audio to stereo 48 kHz once and gives each rung its own copy', () => {
-    const graph = valuesOf(args, '-filter_complex')[0]
-    expect(graph).toContain('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,asplit=3[a0][a1][a2]')
+  it('converts audio to stereo 48 kHz once, from 0 with the picture, in a graph of its own, and gives each rung its own copy', () => {
+    const graph = valuesOf(args, '-filter_complex')[1]
+    expect(graph).toBe('[0:a:0]aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,aresample=async=1:first_pts=0,asplit=3[a0][a1][a2]')
     expect(valuesOf(args, '-map')).toEqual(['[v0]', '[a0]', '[v1]', '[a1]', '[v2]', '[a2]'])
     expect(valuesOf(args, '-b:a')).toEqual(['128k', '128k', '64k'])
   })
@@ -107,5 +108,62 @@ describe('gopFrames', () => {
 
   it('builds a graph with a single rung', () => {
     expect(buildLadderFilterGraph(plan.slice(0, 1), false)).toBe('[0:v:0]split=1[v0in];[v0in]scale=1920:1080,format=yuv420p[v0]')
+  })
+})
+
+describe('buildTranscodeArgs with a picture plan', () => {
+  const base = {width: 1920, height: 1080, displayWidth: 1920, displayHeight: 1080, frameRate: 30}
+  const argsFor = (picture: PicturePlan, renditions = plan) =>
+    buildTranscodeArgs({input: '/in/s.ts', renditions, outputs: renditions.map((rendition) => `/out/${rendition.name}.mp4`), hasAudio: true, frameRate: picture.frameRate.fps, segmentDurationSeconds: 2, preset: 'veryfast', sourcePicture: {width: 1920, height: 1080}, picture})
+
+  it('deinterlaces and sets the output rate before the split, and tags every rung BT.709', () => {
+    const picture = planPicture({picture: {...base, fieldOrder: 'tt', frameRate: 25}, deinterlace: 'auto', segmentDurationSeconds: 2})
+    const args = argsFor(picture)
+    const graph = valuesOf(args, '-filter_complex')[0] ?? ''
+    expect(graph.startsWith('[0:v:0]bwdif=mode=send_frame:parity=auto:deint=all,fps=25:start_time=0,split=2[v0in][v1in];')).toBe(true)
+    expect(valuesOf(args, '-colorspace:v')).toEqual(['bt709', 'bt709', 'bt709'])
+    expect(valuesOf(args, '-color_trc:v')).toEqual(['bt709', 'bt709', 'bt709'])
+    expect(valuesOf(args, '-color_range:v')).toEqual(['tv', 'tv', 'tv'])
+    expect(args).not.toContain('-reinit_filter:v')
+  })
+
+  it('converts an SD source\'s BT.601 matrix in the first scale only', () => {
+    const sd = planLadder({displayWidth: 720, displayHeight: 480}, standardLadder(['480p', '144p']))
+    const picture = planPicture({picture: {width: 720, height: 480, displayWidth: 720, displayHeight: 480, frameRate: 30}, deinterlace: 'off', segmentDurationSeconds: 2})
+    const graph = valuesOf(argsFor(picture, sd), '-filter_complex')[0]
+    expect(graph).toContain('[v0in]scale=720:480:in_color_matrix=bt601:in_range=tv:out_color_matrix=bt709:out_range=tv,format=yuv420p')
+    expect(graph).toMatch(/\[v1in\]scale=216:144[^;]*:in_color_matrix=bt709:in_range=tv:out_color_matrix=bt709:out_range=tv/)
+  })
+
+  it('tone-maps PQ through one colour LUT before the split', () => {
+    const picture = planPicture({picture: {...base, colour: {primaries: 'bt2020', transfer: 'smpte2084', matrix: 'bt2020nc', range: 'tv'}}, deinterlace: 'off', segmentDurationSeconds: 2})
+    expect(picture.toneMapped).toBe('pq')
+    const graph = valuesOf(argsFor(picture), '-filter_complex')[0] ?? ''
+    expect(graph).toContain('haldclutsrc=level=8:rate=1,trim=end_frame=1')
+    expect(graph).toContain('tonemap=mobius:param=0.7')
+    expect(graph).toContain('[picture]zscale=min=2020_ncl:rin=limited:m=gbr:r=full')
+    expect(graph).toContain('haldclut=interp=tetrahedral')
+    expect(graph).toContain('[sdr]split=2[v0in][v1in]')
+    expect(graph.match(/haldclut=/g)).toHaveLength(1)
+  })
+
+  it('runs rungs of 480p and below at half a 60 fps source\'s rate, with a GOP of the same length in seconds', () => {
+    const hfr = planLadder({displayWidth: 1280, displayHeight: 720}, standardLadder(['720p', '480p', '144p']))
+    const picture = planPicture({picture: {...base, width: 1280, height: 720, displayWidth: 1280, displayHeight: 720, frameRate: 60, outputFrameRate: {ratio: '60', fps: 60}}, deinterlace: 'off', segmentDurationSeconds: 2})
+    const args = argsFor(picture, hfr)
+    expect(valuesOf(args, '-g')).toEqual(['120', '60', '60'])
+    const graph = valuesOf(args, '-filter_complex')[0]
+    expect(graph).toContain('format=yuv420p,fps=30')
+    expect(graph).toMatch(/\[v0in\]scale=1280:720[^;]*format=yuv420p,split/)
+  })
+
+  it('fits every picture into a canvas, read without filter rebuilds, when the size changes part-way', () => {
+    const picture = planPicture({picture: base, deinterlace: 'off', segmentDurationSeconds: 2, analysis: {sizes: [{width: 1920, height: 1080}, {width: 1440, height: 1080}]}})
+    const args = argsFor(picture)
+    expect(args.indexOf('-reinit_filter:v')).toBeLessThan(args.indexOf('-i'))
+    const graph = valuesOf(args, '-filter_complex')[0]
+    expect(graph).toContain('[0:v:0]scale=1920:1080:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[canvasfit]')
+    expect(graph).toContain('overlay=x=(W-w)/2:y=(H-h)/2:eval=frame:shortest=1[canvas]')
+    expect(graph).toContain('[canvas]fps=30:start_time=0,split=')
   })
 })

@@ -66,6 +66,13 @@ export interface FramePlan {
 }
 
 export function planFrames(pkg: PackageManifest, query: FrameQuery): FramePlan {
+  // "By device" picks a video rendition (picture size and bandwidth). An audio-only package (a
+  // podcast) has one rendition, its audio, which fits every device: every device gets the audio's
+  // frames, in the same shape (type "audio", no width or height), and no video frames.
+  if (pkg.renditions.length === 0 && pkg.audio) {
+    return {videoSegments: [], audio: pkg.audio, audioSegments: segmentsInWindow(pkg.audio.segments, query.offsetSeconds, query.windowSeconds)}
+  }
+
   const video = selectRendition(pkg, query.profile, query.bandwidthHintKbps)
   if (!video) return {videoSegments: [], audioSegments: []}
   return {

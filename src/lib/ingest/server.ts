@@ -5,6 +5,7 @@
  * transcode, no catalog entry. On start, it first closes the streams this node left live when it
  * last stopped without ending them (a crash, kill -9, power loss).
  */
+import type {DeinterlaceMode} from '../media/picture.js'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import os from 'node:os'
@@ -36,6 +37,8 @@ export interface IngestOptions extends CatalogOptions, StorageConfig {
   segmentDurationSeconds: number
   dvrWindowSeconds: number
   preset: string
+  /** Interlaced pushes: auto (the stream's field order), on or off. */
+  deinterlace?: DeinterlaceMode
   /** How often revocations and new keys are picked up. */
   keyRefreshMs?: number
   /** A broadcaster who reconnects within this many seconds continues the same video. */
@@ -172,6 +175,7 @@ export async function startIngestServer(options: IngestOptions): Promise<Running
         segmentDurationSeconds: options.segmentDurationSeconds,
         dvrWindowSeconds: options.dvrWindowSeconds,
         preset: options.preset,
+        ...(options.deinterlace ? {deinterlace: options.deinterlace} : {}),
         // Wait through a reconnect grace period without giving up on the input.
         readTimeoutSeconds: graceMs / 1000 + 5,
         lowLatency: options.lowLatency && origin ? {partSeconds: options.lowLatency.partSeconds, originUrl: origin.url, registry} : undefined,

@@ -9,6 +9,7 @@ import path from 'node:path'
 import {CancelledError, type ExternalError} from '../errors.js'
 import {ensureDir} from '../files.js'
 import {planLadder, type Rung} from '../media/ladder.js'
+import {type DeinterlaceMode, planPicture} from '../media/picture.js'
 import {decodedPicture, probeStream} from '../media/probe.js'
 import {createProgressParser} from '../media/progress.js'
 import {mediaTools} from '../media/tools.js'
@@ -36,6 +37,8 @@ export interface LiveStartOptions {
   segmentDurationSeconds: number
   dvrWindowSeconds: number
   preset: string
+  /** Interlaced pushes: auto (the stream's field order), on or off. */
+  deinterlace?: DeinterlaceMode
   /** Seconds without input before the pull gives up (longer than a reconnect grace). */
   readTimeoutSeconds?: number
   /** Low latency: the encoder writes chunks and this node's origin serves them as they appear. */
@@ -116,6 +119,9 @@ export async function startLiveEncoding(options: LiveStartOptions, signal: Abort
     segmentDurationSeconds: options.segmentDurationSeconds,
     preset: options.preset,
     sourcePicture: decodedPicture(source.video),
+    // An interlaced camera (by the stream's field order, or --deinterlace on) and HDR are made ready
+    // as for VOD; no look at the pictures (idet) and no frame-rate filter, which would add latency.
+    picture: planPicture({picture: source.video, deinterlace: options.deinterlace ?? 'auto', segmentDurationSeconds: options.segmentDurationSeconds, reduceFrameRate: false, constantFrameRate: false}),
     manifestPath: path.join(options.workDir, 'manifest.mpd'),
     recordingPath: path.join(options.workDir, 'recording.ts'),
     readTimeoutSeconds: options.readTimeoutSeconds,

@@ -25,6 +25,7 @@ import {segmentPackage} from '../package/segment.js'
 import {publishPackage} from '../publish/publish.js'
 import {downloadObject, openObject} from '../storage/object.js'
 import {isStorageUri, openStorage, type StorageConfig} from '../storage/open.js'
+import type {DeinterlaceMode} from '../media/picture.js'
 import {DEFAULT_RATE_CONTROL, type RateControlMode} from '../media/rate-control.js'
 import {chunkExchangeUri} from './chunk-transfer.js'
 
@@ -42,6 +43,8 @@ export interface VodJobSpec {
   preset: string
   /** How each rung spends bits (default DEFAULT_RATE_CONTROL). */
   rateControl?: RateControlMode
+  /** Interlaced sources (default auto: detected). */
+  deinterlace?: DeinterlaceMode
   formats?: PackageFormat[]
   invalidate?: InvalidationOptions
   /** Encode in chunks of this many seconds (see media/chunks.ts). */
@@ -125,7 +128,7 @@ async function fingerprintOf(spec: VodJobSpec, config: StorageConfig): Promise<s
     source = {size: facts.size, mtimeMs: Math.round(facts.mtimeMs)}
   }
 
-  return JSON.stringify({source, to: spec.to, ladder: spec.ladder, segment: spec.segmentDurationSeconds, preset: spec.preset, rate: spec.rateControl ?? DEFAULT_RATE_CONTROL, formats: spec.formats ?? ['hls', 'dash'], chunk: spec.chunkSeconds})
+  return JSON.stringify({source, to: spec.to, ladder: spec.ladder, segment: spec.segmentDurationSeconds, preset: spec.preset, rate: spec.rateControl ?? DEFAULT_RATE_CONTROL, ...(spec.deinterlace && spec.deinterlace !== 'auto' ? {deinterlace: spec.deinterlace} : {}), formats: spec.formats ?? ['hls', 'dash'], chunk: spec.chunkSeconds})
 }
 
 async function readState(file: string): Promise<JobState | undefined> {
@@ -282,6 +285,7 @@ export async function runVodJob(spec: VodJobSpec, environment: VodJobEnvironment
         segmentDurationSeconds: spec.segmentDurationSeconds,
         preset: spec.preset,
         rateControl: spec.rateControl ?? DEFAULT_RATE_CONTROL,
+        ...(spec.deinterlace ? {deinterlace: spec.deinterlace} : {}),
         ...(spec.chunkSeconds === undefined ? {} : {chunkSeconds: spec.chunkSeconds}),
         ...(environment.chunkEncoder ? {chunkEncoder: environment.chunkEncoder} : {}),
         // Workers on other machines read a stored input from storage and return chunks through it.

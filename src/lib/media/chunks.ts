@@ -21,7 +21,8 @@
  */
 import {UserError} from '../errors.js'
 import type {PlannedRendition} from './ladder.js'
-import {BASE_ARGS, PROGRESS_ARGS, STEREO_48K_FILTER, aacArgs, type RungRateControl} from './ffmpeg-fragments.js'
+import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, PROGRESS_ARGS, type RungRateControl, STEREO_48K_FILTER} from './ffmpeg-fragments.js'
+import type {PicturePlan} from './picture.js'
 import {buildTranscodeArgs} from './transcode-args.js'
 
 export interface ChunkPlan {
@@ -83,6 +84,8 @@ export interface ChunkArgsInput {
   sourcePicture?: {width: number; height: number}
   /** Each rung's rate control (rate-control.ts), as the one-process encode would use. */
   rates?: readonly RungRateControl[]
+  /** What the picture needs before scaling (picture.ts), as the one-process encode does it. */
+  picture?: PicturePlan
 }
 
 /** One chunk's ladder, video only, from its pre-roll: the same encoder settings as the one-process transcode. */
@@ -99,6 +102,7 @@ export function buildChunkArgs(options: ChunkArgsInput): string[] {
     preset: options.preset,
     sourcePicture: options.sourcePicture,
     ...(options.rates ? {rates: options.rates} : {}),
+    ...(options.picture ? {picture: options.picture} : {}),
     range: {startSeconds: chunk.startSeconds - preroll / frameRate, ...(chunk.frames === undefined ? {} : {frames: chunk.frames + preroll})},
   })
 }
@@ -109,7 +113,7 @@ export function buildAudioArgs(input: string, bitrateKbps: number, output: strin
     ...BASE_ARGS, ...PROGRESS_ARGS,
     '-i', input,
     '-map', '0:a:0', '-vn',
-    '-af', STEREO_48K_FILTER,
+    '-af', `${STEREO_48K_FILTER},${AUDIO_START_AT_ZERO_FILTER}`,
     ...aacArgs(bitrateKbps, 'a'),
     '-f', 'mp4', output,
   ]

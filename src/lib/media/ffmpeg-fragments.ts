@@ -33,6 +33,14 @@ export function closedGopArgs(frameRate: number, segmentDurationSeconds: number)
 /** Stereo 48 kHz float: 5.1 downmixed and mono upmixed once, before any copy of the audio. */
 export const STEREO_48K_FILTER = 'aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo'
 
+/**
+ * The audio on its timestamps from 0: silence from 0 to a first sample that comes late (a video
+ * track that starts first, a live pull that gets its cached GOP of video before any audio), and
+ * gaps filled, so that audio and picture share one timeline starting at 0. MP4 muxers would put
+ * such an offset in an edit list, which hls.js ignores (it reads the fragments' decode times).
+ */
+export const AUDIO_START_AT_ZERO_FILTER = 'aresample=async=1:first_pts=0'
+
 /** AAC-LC at a bit rate (for every audio output, or the stream `specifier` names, e.g. "a:0"). */
 export function aacArgs(bitrateKbps: number, specifier?: string): string[] {
   const suffix = specifier ? `:${specifier}` : ''
@@ -77,6 +85,8 @@ export function rateControlArgs(rate: RungRateControl, index?: number): string[]
 export interface CmafOutputInput {
   segmentDurationSeconds: number
   hasAudio: boolean
+  /** False for an audio-only package: one audio adaptation set and nothing else (default true). */
+  hasVideo?: boolean
   initSegmentName: string
   mediaSegmentName: string
 }
@@ -93,7 +103,7 @@ export function cmafOutputArgs(options: CmafOutputInput): string[] {
     '-seg_duration', String(options.segmentDurationSeconds),
     '-use_template', '1',
     '-use_timeline', '1',
-    '-adaptation_sets', options.hasAudio ? 'id=0,streams=v id=1,streams=a' : 'id=0,streams=v',
+    '-adaptation_sets', options.hasVideo === false ? 'id=0,streams=a' : options.hasAudio ? 'id=0,streams=v id=1,streams=a' : 'id=0,streams=v',
     '-dash_segment_type', 'mp4',
     '-hls_playlist', '1',
     '-hls_master_name', 'ffmpeg-master.m3u8',

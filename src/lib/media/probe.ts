@@ -7,6 +7,7 @@ import {stat} from 'node:fs/promises'
 
 import {ExternalError, UserError} from '../errors.js'
 import {runProcess} from '../process.js'
+import {type ColourFacts, type FrameRate, nominalFrameRate} from './picture.js'
 import {mediaTools} from './tools.js'
 
 export interface VideoFacts {
@@ -19,7 +20,18 @@ export interface VideoFacts {
   displayHeight: number
   /** Degrees clockwise the picture is turned for display: 0, 90, 180 or 270. */
   rotation: number
+  /** The constant rate the rungs run at: the stream's nominal rate (picture.ts nominalFrameRate). */
   frameRate: number
+  /** The same, exact, for ffmpeg ("30000/1001"). */
+  outputFrameRate?: FrameRate
+  /** The average rate of the frames actually there (below the nominal rate when frames are missing). */
+  averageFrameRate?: number
+  /** The frames do not come at one rate (a phone, a screen recorder, OBS dropping frames). */
+  variableFrameRate?: boolean
+  /** As the stream declares it; picture.ts fills the gaps as players do. */
+  colour?: ColourFacts
+  /** progressive, tt, bb, tb, bt (interlaced), unknown, or absent. */
+  fieldOrder?: string
   pixelFormat?: string
   /** As ffprobe names it: "High", "Main", "Constrained Baseline"... */
   profile?: string
@@ -61,6 +73,11 @@ interface ProbeStream {
   avg_frame_rate?: string
   r_frame_rate?: string
   pix_fmt?: string
+  color_range?: string
+  color_space?: string
+  color_transfer?: string
+  color_primaries?: string
+  field_order?: string
   channels?: number
   channel_layout?: string
   sample_rate?: string
@@ -123,7 +140,14 @@ export function parseProbeOutput(input: string, probe: ProbeOutput, sizeBytes: n
   const rotation = readRotation(videoStream)
   const shownWidth = Math.round(width * sampleAspect)
   const turned = rotation === 90 || rotation === 270
-  const frameRate = parseRatio(videoStream.avg_frame_rate) ?? parseRatio(videoStream.r_frame_rate) ?? 25
+  const {rate: outputFrameRate, variable: variableFrameRate} = nominalFrameRate(videoStream.r_frame_rate, videoStream.avg_frame_rate)
+  const averageFrameRate = parseRatio(videoStream.avg_frame_rate)
+  const colour: ColourFacts = {
+    ...(videoStream.color_primaries ? {primaries: videoStream.color_primaries} : {}),
+    ...(videoStream.color_transfer ? {transfer: videoStream.color_transfer} : {}),
+    ...(videoStream.color_space ? {matrix: videoStream.color_space} : {}),
+    ...(videoStream.color_range ? {range: videoStream.color_range} : {}),
+  }
 
   const audioStream = streams.find((stream) => stream.codec_type === 'audio')
   const durationSeconds = positiveNumber(probe.format?.duration) ?? positiveNumber(videoStream.duration)
@@ -141,7 +165,12 @@ export function parseProbeOutput(input: string, probe: ProbeOutput, sizeBytes: n
       displayWidth: turned ? height : shownWidth,
       displayHeight: turned ? shownWidth : height,
       rotation,
-      frameRate: Math.round(frameRate * 1000) / 1000,
+      frameRate: outputFrameRate.fps,
+      outputFrameRate,
+      ...(averageFrameRate ? {averageFrameRate: Math.round(averageFrameRate * 1000) / 1000} : {}),
+      variableFrameRate,
+      colour,
+      ...(videoStream.field_order ? {fieldOrder: videoStream.field_order} : {}),
       pixelFormat: videoStream.pix_fmt,
       profile: videoStream.profile,
       level: videoStream.level,
@@ -157,8 +186,68 @@ export function parseProbeOutput(input: string, probe: ProbeOutput, sizeBytes: n
   }
 }
 
+/**
+ * An input with audio and no picture to transcode: a podcast, a radio show, a talk's audio (cover
+ * art in an mp3 or m4a is no picture). `transcode` makes it one AAC rendition (media/audio-only.ts).
+ */
+export interface AudioOnlySourceFacts extends Omit<SourceFacts, 'video' | 'audio'> {
+  video?: undefined
+  audio: AudioFacts
+}
+
+export type MediaFacts = SourceFacts | AudioOnlySourceFacts
+
+export function isAudioOnly(facts: MediaFacts): facts is AudioOnlySourceFacts {
+  return facts.video === undefined
+}
+
+/**
+ * parseProbeOutput, but an input with an audio stream and no video stream (attached pictures do
+ * not count) is AudioOnlySourceFacts. An input with neither is still a UserError.
+ */
+export function parseMediaProbeOutput(input: string, probe: ProbeOutput, sizeBytes: number): MediaFacts {
+  const formatName = probe.format?.format_name ?? 'unknown'
+  const streams = probe.streams ?? []
+  if (streams.some((stream) => stream.codec_type === 'video' && stream.disposition?.attached_pic !== 1)) return parseProbeOutput(input, probe, sizeBytes)
+  const audioStream = streams.find((stream) => stream.codec_type === 'audio')
+  if (!audioStream) {
+    throw new UserError(`${input} has no video or audio stream to transcode (format: ${formatName})`, {
+      hint: 'livectl transcodes recordings: give it a file with a video or an audio track (mp4, mov, mkv, ts, mp3, m4a, wav...).',
+    })
+  }
+
+  return {
+    path: input,
+    formatName,
+    durationSeconds: positiveNumber(probe.format?.duration) ?? positiveNumber(audioStream.duration),
+    sizeBytes,
+    bitRate: positiveNumber(probe.format?.bit_rate),
+    audio: {
+      codec: audioStream.codec_name ?? 'unknown',
+      channels: audioStream.channels ?? 2,
+      channelLayout: audioStream.channel_layout,
+      sampleRate: Number(audioStream.sample_rate ?? 48_000),
+    },
+  }
+}
+
 /** Checks the file, runs ffprobe, and returns the facts, or throws a UserError that says what is wrong. */
 export async function probeSource(input: string, options: {signal?: AbortSignal} = {}): Promise<SourceFacts> {
+  const {probe, sizeBytes} = await readProbe(input, options)
+  return parseProbeOutput(input, probe, sizeBytes)
+}
+
+/**
+ * probeSource for `transcode`, which also takes an audio-only input (a podcast, a radio show):
+ * that comes back as AudioOnlySourceFacts instead of a UserError. Every other caller wants video.
+ */
+export async function probeMedia(input: string, options: {signal?: AbortSignal} = {}): Promise<MediaFacts> {
+  const {probe, sizeBytes} = await readProbe(input, options)
+  return parseMediaProbeOutput(input, probe, sizeBytes)
+}
+
+/** The file checked (there, a file, not empty) and ffprobe's reading of it, or a UserError that says what is wrong. */
+async function readProbe(input: string, options: {signal?: AbortSignal}): Promise<{probe: ProbeOutput; sizeBytes: number}> {
   let sizeBytes: number
   try {
     const info = await stat(input)
@@ -176,6 +265,17 @@ export async function probeSource(input: string, options: {signal?: AbortSignal}
   try {
     output = (await runProcess(ffprobe, buildProbeArgs(input), {captureStdout: true, signal: options.signal})).stdout
   } catch (error) {
+    // A crash says nothing about the file: it is the binary that is broken (or the wrong build).
+    if (error instanceof ExternalError && error.signal) {
+      throw new ExternalError(`${ffprobe} was killed by ${error.signal} while reading ${input}`, {
+        cause: error,
+        command: error.command,
+        stderrTail: error.stderrTail,
+        signal: error.signal,
+        hint: 'This ffprobe is broken or not the build of the ffmpeg livectl runs: check `livectl doctor`, and set LIVECTL_FFPROBE to a working ffprobe (e.g. the system\'s /usr/bin/ffprobe).',
+      })
+    }
+
     if (error instanceof ExternalError && error.stderrTail !== undefined) {
       const reason = error.stderrTail.split('\n').filter(Boolean).pop() ?? 'unreadable'
       throw new UserError(`${input} is not a media file ffprobe can read (${reason.replace(`${input}: `, '')})`, {cause: error})
@@ -184,7 +284,7 @@ export async function probeSource(input: string, options: {signal?: AbortSignal}
     throw error
   }
 
-  return parseProbeOutput(input, JSON.parse(output) as ProbeOutput, sizeBytes)
+  return {probe: JSON.parse(output) as ProbeOutput, sizeBytes}
 }
 
 /** Probes a network stream (the live pull): quick, bounded analysis, and a read timeout. */

@@ -2,8 +2,9 @@
  * The ffmpeg argv for a whole ladder in one process: decode once, `split` the picture to every
  * rung, encode each with aligned closed GOPs. Pure: returns string[], runs nothing.
  */
-import {aacArgs, BASE_ARGS, closedGopArgs, PROGRESS_ARGS, rateControlArgs, type RungRateControl, STEREO_48K_FILTER} from './ffmpeg-fragments.js'
+import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, closedGopArgs, PROGRESS_ARGS, rateControlArgs, type RungRateControl, STEREO_48K_FILTER} from './ffmpeg-fragments.js'
 import type {PlannedRendition} from './ladder.js'
+import {bt709OutputArgs, canvasChain, colourLutApply, colourLutSource, type PicturePlan, rungFrameRate, sourcePictureFilters, swscaleMatrix} from './picture.js'
 import {fixedRate} from './rate-control.js'
 
 export {gopFrames} from './ffmpeg-fragments.js'
@@ -25,6 +26,8 @@ export interface TranscodeArgsInput {
   range?: {startSeconds: number; frames?: number}
   /** Each rung's rate control, same order as renditions (default: the rung's fixed bit rate, "cbr-ish"). */
   rates?: readonly RungRateControl[]
+  /** What the picture needs before scaling (picture.ts); frameRate is then its output rate. */
+  picture?: PicturePlan
 }
 
 export interface ScaleStep {
@@ -59,36 +62,73 @@ export function planScaling(renditions: readonly PlannedRendition[], sourcePictu
 }
 
 /**
- * The video part of a ladder's filter graph: the decoded picture split to the rungs scaled from the
- * source, and each rung split again to the rungs scaled from it. Rung i is `[vi]`.
+ * The video part of a ladder's filter graph: the decoded picture made ready (picture.ts: fitted to a
+ * canvas, deinterlaced, at the output rate, converted to BT.709 SDR) and split to the rungs scaled
+ * from the source, and each rung split again to the rungs scaled from it. Rung i is `[vi]`.
  */
-export function buildVideoLadderChains(renditions: readonly PlannedRendition[], sourcePicture?: {width: number; height: number}): string[] {
-  const steps = planScaling(renditions, sourcePicture)
+export function buildVideoLadderChains(renditions: readonly PlannedRendition[], sourcePicture?: {width: number; height: number}, picture?: PicturePlan): string[] {
+  const steps = planScaling(renditions, picture?.canvas ?? sourcePicture)
   const childrenOf = (parent: number | undefined) => renditions.flatMap((_, index) => (steps[index]?.from === parent ? [index] : []))
   const taps = (indices: number[]) => indices.map((index) => `[v${index}in]`).join('')
   const fromSource = childrenOf(undefined)
-  const chains = [`[0:v:0]split=${fromSource.length}${taps(fromSource)}`]
+  const chains: string[] = []
+  let input = '[0:v:0]'
+  let filters: string[] = []
+  if (picture) {
+    if (picture.canvas) {
+      chains.push(canvasChain(picture.canvas, picture.frameRate, '0:v:0', 'canvas'))
+      input = '[canvas]'
+    }
+
+    filters = sourcePictureFilters(picture)
+    if (picture.colourConverted) {
+      chains.push(`${colourLutSource(picture)}[lut]`, `${input}${filters.join(',')}[picture]`, colourLutApply(picture, 'picture', 'lut', 'sdr'))
+      input = '[sdr]'
+      filters = []
+    }
+  }
+
+  chains.push(`${input}${[...filters, `split=${fromSource.length}`].join(',')}${taps(fromSource)}`)
+  // Once converted (or for a source already BT.709), the rungs keep BT.709; otherwise the first
+  // scale converts the source's matrix (a BT.601 SD picture) and range (full-range phone video).
+  const colour = picture && !picture.colourConverted ? picture.sourceColour : undefined
+  const colourOptions = (fromTheSource: boolean) => {
+    if (!picture) return ''
+    const matrix = fromTheSource && colour ? swscaleMatrix(colour.matrix) : 'bt709'
+    const range = fromTheSource && colour ? colour.range : 'tv'
+    return `:in_color_matrix=${matrix}:in_range=${range}:out_color_matrix=bt709:out_range=tv`
+  }
+
   renditions.forEach((rendition, index) => {
     // format after scale lets swscale convert while it scales (10-bit/4:2:2 sources -> 4:2:0 for
     // every H.264 profile). No setsar: scale sets each rung's SAR so that every rung keeps the
     // source's display aspect ratio exactly (854x480 gets 1280:1281), which the DASH muxer requires
     // of all representations in one adaptation set; scaling from a rung keeps it as well.
     const children = childrenOf(index)
-    const flags = steps[index]?.lanczos ? ':flags=lanczos' : ''
-    const scaled = `[v${index}in]scale=${rendition.width}:${rendition.pixelHeight}${flags},format=yuv420p`
+    const step = steps[index]
+    const flags = step?.lanczos ? ':flags=lanczos' : ''
+    const rate = picture ? rungFrameRate(picture, rendition.shortSide) : undefined
+    const reduced = rate && picture && rate.ratio !== picture.frameRate.ratio ? `,fps=${rate.ratio}` : ''
+    const scaled = `[v${index}in]scale=${rendition.width}:${rendition.pixelHeight}${flags}${colourOptions(step?.from === undefined)},format=yuv420p${reduced}`
     chains.push(children.length === 0 ? `${scaled}[v${index}]` : `${scaled},split=${children.length + 1}[v${index}]${taps(children)}`)
   })
   return chains
 }
 
-/** The filter graph: one decode, the video ladder, one resample + asplit for audio. */
-export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}): string {
-  const chains = buildVideoLadderChains(renditions, sourcePicture)
-  if (hasAudio) {
-    const audioTaps = renditions.map((_, index) => `[a${index}]`).join('')
-    chains.push(`[0:a:0]${STEREO_48K_FILTER},asplit=${renditions.length}${audioTaps}`)
-  }
+/**
+ * The audio part: stereo 48 kHz, starting at 0 with the picture (silence before a late first
+ * sample) and kept on its timestamps, split to the rungs. A graph of its own, so that a change of
+ * sample rate part-way, which makes ffmpeg rebuild the graph its stream is in, leaves the picture's alone.
+ */
+export function buildLadderAudioGraph(outputs: number): string {
+  const audioTaps = Array.from({length: outputs}, (_, index) => `[a${index}]`).join('')
+  return `[0:a:0]${STEREO_48K_FILTER},${AUDIO_START_AT_ZERO_FILTER},asplit=${outputs}${audioTaps}`
+}
 
+/** The filter graph: one decode, the video ladder, one resample + asplit for audio. */
+export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}, picture?: PicturePlan): string {
+  const chains = buildVideoLadderChains(renditions, sourcePicture, picture)
+  if (hasAudio) chains.push(buildLadderAudioGraph(renditions.length))
   return chains.join(';')
 }
 
@@ -99,11 +139,15 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
     ...PROGRESS_ARGS,
     // A chunk: seek before the input (fast, and exact: frames before the start are decoded and dropped).
     ...(options.range ? ['-ss', options.range.startSeconds.toFixed(6)] : []),
+    // A picture size that changes part-way: the canvas's scale adapts to each size (picture.ts).
+    ...(options.picture?.canvas ? ['-reinit_filter:v', '0'] : []),
     '-i', options.input,
-    '-filter_complex', buildLadderFilterGraph(options.renditions, options.hasAudio, options.sourcePicture),
+    '-filter_complex', buildVideoLadderChains(options.renditions, options.sourcePicture, options.picture).join(';'),
+    ...(options.hasAudio ? ['-filter_complex', buildLadderAudioGraph(options.renditions.length)] : []),
   ]
 
   options.renditions.forEach((rendition, index) => {
+    const rungRate = options.picture ? rungFrameRate(options.picture, rendition.shortSide).fps : options.frameRate
     args.push('-map', `[v${index}]`)
     if (options.hasAudio) args.push('-map', `[a${index}]`)
     args.push(
@@ -113,10 +157,12 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
       '-profile:v', rendition.profile,
       ...rateControlArgs(options.rates?.[index] ?? fixedRate(rendition)),
       // Same frame count in every rung (they share one decode), keyframes on segment boundaries.
-      ...closedGopArgs(options.frameRate, options.segmentDurationSeconds),
+      ...closedGopArgs(rungRate, options.segmentDurationSeconds),
+      ...(options.picture ? bt709OutputArgs() : []),
     )
     if (options.hasAudio) args.push(...aacArgs(rendition.audioBitrateKbps, 'a'))
-    if (options.range?.frames !== undefined) args.push('-frames:v', String(options.range.frames))
+    // Frames are counted at the source's output rate; a rung at a reduced rate has fewer.
+    if (options.range?.frames !== undefined) args.push('-frames:v', String(Math.round((options.range.frames * rungRate) / options.frameRate)))
     args.push('-f', 'mp4', options.outputs[index] as string)
   })
 

@@ -11,8 +11,11 @@ import {runProcess} from '../process.js'
 import {buildAudioArgs, buildChunkArgs, buildJoinArgs, type ChunkEncoder, chunkPrerollSeconds, type ChunkPlan, type ChunkTask, concatList, planChunks} from './chunks.js'
 import {AAC_LC_CODEC, avcCodecString} from './codecs.js'
 import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './ladder.js'
-import {decodedPicture, probeSource, type SourceFacts} from './probe.js'
+import {type AudioRendition, transcodeAudioOnly} from './audio-only.js'
+import {decodedPicture, isAudioOnly, type MediaFacts, probeMedia, probeSource, type SourceFacts} from './probe.js'
+import {type DeinterlaceMode, type PicturePlan, planPicture} from './picture.js'
 import {RENDITIONS_FILE} from './renditions.js'
+import {analyseSource} from './source-analysis.js'
 import {createProgressParser, progressFraction} from './progress.js'
 import {measureVideoBitrates} from './bitrate.js'
 import {runComplexityProbe} from './complexity-probe.js'
@@ -55,13 +58,24 @@ export interface Rendition {
 export interface RenditionsManifest {
   version: 1
   createdAt: string
-  source: SourceFacts
+  /** Audio-only facts (no `video`) exactly when hasVideo is false. */
+  source: MediaFacts
   segmentDurationSeconds: number
-  gopFrames: number
-  preset: string
+  /** Absent for an audio-only source. */
+  gopFrames?: number
+  /** The x264 preset; absent for an audio-only source. */
+  preset?: string
   hasAudio: boolean
+  /**
+   * False for an audio-only source (a podcast: media/audio-only.ts): `renditions` is then empty and
+   * `audioRendition` holds its one AAC rendition. Absent (files of earlier versions too): video.
+   */
+  hasVideo?: boolean
+  audioRendition?: AudioRendition
   /** The --rate-control mode (absent in files of earlier versions: cbr-ish). */
   rateControl?: RateControlMode
+  /** What was done to the picture before scaling: deinterlacing, tone-mapping, frame rate, canvas (picture.ts). */
+  picture?: PicturePlan
   /** per-title: what the complexity probe measured. */
   complexityProbe?: ComplexityProbe
   renditions: Rendition[]
@@ -71,10 +85,13 @@ export interface RenditionsManifest {
 
 export interface TranscodeDryRun {
   dryRun: true
-  source: SourceFacts
+  source: MediaFacts
+  /** False for an audio-only source: no plan, and the command encodes its audio (rateControl does not apply). */
+  hasVideo?: false
   outputDir: string
   plan: PlannedRendition[]
   rateControl: RateControlMode
+  picture?: PicturePlan
   /** The command; with per-title, the CRFs shown are capped-crf's until the probe has run. */
   command: string[]
 }
@@ -98,6 +115,8 @@ export interface TranscodeOptions {
   dryRun?: boolean
   /** Encode in chunks of this many seconds (whole segments), joined without re-encoding; see chunks.ts. */
   chunkSeconds?: number
+  /** Interlaced sources: detect (auto, the default), always deinterlace (on), never (off). */
+  deinterlace?: DeinterlaceMode
   /** Where chunks are encoded (default: here, one after another); the queue's encoder spreads them over the workers, all at once. */
   chunkEncoder?: ChunkEncoder
   /** Shared storage through which workers elsewhere read the input and return chunks (see ChunkTask.shared). */
@@ -158,11 +177,15 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
   const input = path.resolve(options.input)
   const outputDir = path.resolve(options.outputDir)
 
-  const source = await probeSource(input, {signal: options.signal})
+  const source = await probeMedia(input, {signal: options.signal})
+  if (isAudioOnly(source)) return transcodeAudioOnly({...options, input, outputDir, segmentDurationSeconds}, source)
   assertWholeFrames(segmentDurationSeconds, source.video.frameRate)
   const plan = planLadder(source.video, options.rungs)
   const hasAudio = source.audio !== undefined
-  const {ffmpeg} = await mediaTools()
+  const {ffmpeg, ffprobe} = await mediaTools()
+  const deinterlace = options.deinterlace ?? 'auto'
+  const analysis = await analyseSource({ffmpeg, ffprobe, input, durationSeconds: source.durationSeconds, fieldOrder: source.video.fieldOrder, deinterlace, signal: options.signal})
+  const picture = planPicture({picture: source.video, deinterlace, analysis, segmentDurationSeconds})
 
   const rateControl = options.rateControl ?? DEFAULT_RATE_CONTROL
   const argsFor = (dir: string, rates: readonly RungRateControl[]) =>
@@ -176,11 +199,12 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       preset,
       sourcePicture: decodedPicture(source.video),
       rates,
+      picture,
     })
 
   if (options.dryRun) {
     const rates = planRates(rateControl === 'per-title' ? 'capped-crf' : rateControl, plan, {segmentDurationSeconds, preset})
-    return {dryRun: true, source, outputDir, plan, rateControl, command: [ffmpeg, ...argsFor(outputDir, rates)]}
+    return {dryRun: true, source, outputDir, plan, rateControl, picture, command: [ffmpeg, ...argsFor(outputDir, rates)]}
   }
 
   await assertReplaceableDir(outputDir, RENDITIONS_FILE)
@@ -220,7 +244,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       prerollSeconds: chunkPrerollSeconds(rates, segmentDurationSeconds),
     })
     if (chunks && chunks.length > 1) {
-      await encodeInChunks({ffmpeg, input, plan, rates, chunks, staging, hasAudio, source, segmentDurationSeconds, preset, encoder: options.chunkEncoder, shared: options.chunkShared, signal: options.signal, onProgress: options.onProgress})
+      await encodeInChunks({ffmpeg, input, plan, rates, picture, chunks, staging, hasAudio, source, segmentDurationSeconds, preset, encoder: options.chunkEncoder, shared: options.chunkShared, signal: options.signal, onProgress: options.onProgress})
     } else {
       await runProcess(ffmpeg, argsFor(staging, rates), {signal: options.signal, onStdoutLine: onProgressLine})
     }
@@ -236,6 +260,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       preset,
       hasAudio,
       rateControl,
+      picture,
       ...(complexityProbe ? {complexityProbe} : {}),
       renditions,
       ...(truncated || warnings.length > 0 ? {warnings: [...warnings, ...(truncated ? [truncated] : [])]} : {}),
@@ -262,6 +287,7 @@ interface ChunkedEncode {
   input: string
   plan: readonly PlannedRendition[]
   rates: readonly RungRateControl[]
+  picture: PicturePlan
   chunks: readonly ChunkPlan[]
   staging: string
   hasAudio: boolean
@@ -292,6 +318,7 @@ async function encodeInChunks(job: ChunkedEncode): Promise<void> {
     preset: job.preset,
     sourcePicture: decodedPicture(job.source.video),
     rates: job.rates,
+    picture: job.picture,
     ...(job.encoder && job.shared ? {shared: job.shared} : {}),
   }))
   const secondsOf = (chunk: ChunkPlan) => (chunk.frames === undefined ? total - chunk.startSeconds : chunk.frames / frameRate)

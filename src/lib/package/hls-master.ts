@@ -5,6 +5,13 @@ const quote = (value: string) => `"${value}"`
 
 export function buildMasterPlaylist(renditions: readonly PackageTrack[], audio: PackageTrack | undefined): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS']
+  if (renditions.length === 0 && audio?.playlist) {
+    // Audio only (a podcast): the audio playlist is the one variant, with no RESOLUTION.
+    const attributes = [`BANDWIDTH=${audio.bandwidth}`, `AVERAGE-BANDWIDTH=${audio.averageBandwidth}`, `CODECS=${quote(audio.codecs)}`]
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, audio.playlist)
+    return `${lines.join('\n')}\n`
+  }
+
   if (audio?.playlist) {
     lines.push(
       `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="default",LANGUAGE="und",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="${audio.channels ?? 2}",URI=${quote(audio.playlist)}`,

@@ -68,7 +68,7 @@ export interface PackageManifest {
   formats: PackageFormat[]
   hlsMaster?: string
   dashManifest?: string
-  /** Video renditions, tallest first. */
+  /** Video renditions, tallest first; none in an audio-only package (its one track is `audio`). */
   renditions: PackageTrack[]
   audio?: PackageTrack
   totalFiles: number
@@ -93,11 +93,13 @@ export async function readRenditionsManifest(dir: string): Promise<RenditionsMan
   const manifest = (await readJsonFile(file, new UserError(`${dir} is not a transcode output: ${RENDITIONS_FILE} is missing`, {
     hint: 'Run `livectl transcode INPUT -o DIR` first and segment that DIR.',
   }))) as RenditionsManifest
-  if (manifest.version !== 1 || !Array.isArray(manifest.renditions) || manifest.renditions.length === 0) {
+  // An audio-only source's (hasVideo false) lists no video renditions, and its audio in audioRendition.
+  const audioOnly = manifest.hasVideo === false
+  if (manifest.version !== 1 || !Array.isArray(manifest.renditions) || (audioOnly ? !manifest.audioRendition : manifest.renditions.length === 0)) {
     throw new UserError(`${file} is not a livectl renditions manifest (version 1 with at least one rendition)`)
   }
 
-  for (const rendition of manifest.renditions) {
+  for (const rendition of [...manifest.renditions, ...(manifest.audioRendition ? [manifest.audioRendition] : [])]) {
     if (typeof rendition.file !== 'string' || rendition.file.includes('/') || rendition.file.startsWith('.')) {
       throw new UserError(`${file}: rendition file names must be plain names inside the directory`)
     }

@@ -5,8 +5,10 @@
 import {BASE_ARGS, cmafOutputArgs, PROGRESS_ARGS} from '../media/ffmpeg-fragments.js'
 
 export interface PackageArgsInput {
-  /** Rendition MP4s, tallest first; each contributes its video. */
+  /** Rendition MP4s, tallest first; each contributes its video (unless audioOnly). */
   inputs: readonly string[]
+  /** An audio-only source's package: the inputs hold no video, and only `audioInput`'s audio is packaged. */
+  audioOnly?: boolean
   /** Index into `inputs` whose audio is packaged, once; undefined for silent sources. */
   audioInput?: number
   segmentDurationSeconds: number
@@ -20,13 +22,14 @@ export const MEDIA_SEGMENT_TEMPLATE = 'seg-$RepresentationID$-$Number%05d$.m4s'
 export function buildPackageArgs(options: PackageArgsInput): string[] {
   const args = [...BASE_ARGS, ...PROGRESS_ARGS]
   for (const input of options.inputs) args.push('-i', input)
-  options.inputs.forEach((_, index) => args.push('-map', `${index}:v:0`))
+  if (!options.audioOnly) options.inputs.forEach((_, index) => args.push('-map', `${index}:v:0`))
   if (options.audioInput !== undefined) args.push('-map', `${options.audioInput}:a:0`)
   args.push(
     '-c', 'copy',
     ...cmafOutputArgs({
       segmentDurationSeconds: options.segmentDurationSeconds,
       hasAudio: options.audioInput !== undefined,
+      ...(options.audioOnly ? {hasVideo: false} : {}),
       initSegmentName: INIT_SEGMENT_TEMPLATE,
       mediaSegmentName: MEDIA_SEGMENT_TEMPLATE,
     }),

@@ -8,12 +8,14 @@ import path from 'node:path'
 
 import {UserError} from '../errors.js'
 import {assertReplaceableDir, commitStagingDir, createStagingDir, removeQuietly, writeJsonAtomic} from '../files.js'
+import {peakBitsPerSecond} from '../media/bitrate.js'
 import {avcCodecString} from '../media/codecs.js'
 import {probeSource} from '../media/probe.js'
 import {mediaTools} from '../media/tools.js'
 import {createProgressParser, progressFraction} from '../media/progress.js'
 import type {Rendition, RenditionsManifest, TranscodeProgress} from '../media/transcode.js'
 import {runProcess} from '../process.js'
+import {checkAudioRenditionFile} from './audio-only.js'
 import {buildMasterPlaylist} from './hls-master.js'
 import {buildKeyframeProbeArgs, findKeyframeMisalignment, type KeyframeTrack, parsePacketLine} from './keyframes.js'
 import {
@@ -121,13 +123,16 @@ export async function segmentPackage(options: SegmentOptions): Promise<PackageMa
   if (!(segmentDurationSeconds > 0)) throw new UserError(`Segment duration must be positive (got ${segmentDurationSeconds})`)
 
   const renditions = [...source.renditions].sort((a, b) => b.height * b.width - a.height * a.width)
-  const inputs = renditions.map((rendition) => path.join(inputDir, rendition.file))
+  // An audio-only source: no video renditions (so no keyframes to align), its one AAC file packaged alone.
+  const audioOnly = source.hasVideo === false ? source.audioRendition : undefined
+  const inputs = audioOnly ? [path.join(inputDir, audioOnly.file)] : renditions.map((rendition) => path.join(inputDir, rendition.file))
   await checkRenditionFiles(inputDir, source, renditions, options.signal)
+  if (audioOnly) await checkAudioRenditionFile(inputDir, audioOnly, options.signal)
 
-  const audioInput = source.hasAudio ? pickAudioSource(renditions) : undefined
+  const audioInput = audioOnly ? 0 : source.hasAudio ? pickAudioSource(renditions) : undefined
   const {ffmpeg, ffprobe} = await mediaTools()
   const argsFor = (dir: string) =>
-    buildPackageArgs({inputs, audioInput, segmentDurationSeconds, manifestPath: path.join(dir, DASH_MANIFEST_FILE)})
+    buildPackageArgs({inputs, audioInput, ...(audioOnly ? {audioOnly: true} : {}), segmentDurationSeconds, manifestPath: path.join(dir, DASH_MANIFEST_FILE)})
 
   if (options.dryRun) {
     return {dryRun: true, outputDir, formats, segmentDurationSeconds, command: [ffmpeg, ...argsFor(outputDir)]}
@@ -137,7 +142,7 @@ export async function segmentPackage(options: SegmentOptions): Promise<PackageMa
   await assertReplaceableDir(outputDir, PACKAGE_MANIFEST_FILE)
   const staging = await createStagingDir(outputDir)
   try {
-    const duration = Math.max(...renditions.map((rendition) => rendition.durationSeconds))
+    const duration = Math.max(audioOnly?.durationSeconds ?? 0, ...renditions.map((rendition) => rendition.durationSeconds))
     await runProcess(ffmpeg, argsFor(staging), {
       signal: options.signal,
       onStdoutLine: createProgressParser((progress) =>
@@ -180,6 +185,7 @@ async function checkKeyframes(
 async function describeTrack(
   dir: string,
   id: number,
+  segmentDurationSeconds: number,
   base: Omit<PackageTrack, 'id' | 'bandwidth' | 'averageBandwidth' | 'playlist' | 'init' | 'segments'>,
 ): Promise<PackageTrack> {
   const playlist = mediaPlaylistName(id)
@@ -195,13 +201,10 @@ async function describeTrack(
 
   const totalBits = segments.reduce((sum, segment) => sum + segment.sizeBytes * 8, 0)
   const totalSeconds = segments.reduce((sum, segment) => sum + segment.durationSeconds, 0)
-  // A short final segment says little about the peak; measure it over whole segments where there are any.
-  const whole = segments.length > 1 ? segments.slice(0, -1) : segments
-  const peak = Math.max(...whole.map((segment) => (segment.sizeBytes * 8) / Math.max(segment.durationSeconds, 0.001)))
   return {
     ...base,
     id: String(id),
-    bandwidth: Math.ceil(peak),
+    bandwidth: Math.ceil(peakBitsPerSecond(segments, segmentDurationSeconds)),
     averageBandwidth: Math.ceil(totalBits / Math.max(totalSeconds, 0.001)),
     playlist,
     init: {file: initFile, sizeBytes: (await stat(path.join(dir, initFile))).size},
@@ -222,7 +225,7 @@ async function describePackage(
   const videoTracks: PackageTrack[] = []
   for (const [id, rendition] of renditions.entries()) {
     videoTracks.push(
-      await describeTrack(dir, id, {
+      await describeTrack(dir, id, segmentDurationSeconds, {
         name: rendition.name,
         type: 'video',
         codecs: rendition.videoCodec,
@@ -234,7 +237,7 @@ async function describePackage(
   }
 
   const audio = hasAudio
-    ? await describeTrack(dir, renditions.length, {name: 'audio', type: 'audio', codecs: source.renditions[0]?.audioCodec ?? 'mp4a.40.2', channels: 2, sampleRate: 48_000})
+    ? await describeTrack(dir, renditions.length, segmentDurationSeconds, {name: 'audio', type: 'audio', codecs: source.renditions[0]?.audioCodec ?? source.audioRendition?.codecs ?? 'mp4a.40.2', channels: 2, sampleRate: 48_000})
     : undefined
   const tracks = [...videoTracks, ...(audio ? [audio] : [])]
   const durationSeconds = round(Math.max(...tracks.map((track) => track.segments.reduce((sum, segment) => sum + segment.durationSeconds, 0))))

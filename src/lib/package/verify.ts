@@ -79,13 +79,16 @@ async function findPackageProblems(dir: string, manifest: PackageManifest): Prom
   if (manifest.hlsMaster) {
     const master = parseM3u8(await readFile(path.join(dir, manifest.hlsMaster), 'utf8'))
     const variants = master.playlists ?? []
-    if (variants.length !== manifest.renditions.length) {
-      problems.push(`${manifest.hlsMaster} lists ${variants.length} variants, expected ${manifest.renditions.length}`)
+    // An audio-only package's one variant is its audio, which has no RESOLUTION.
+    const audioOnly = manifest.renditions.length === 0 && manifest.audio !== undefined
+    const expectedVariants = audioOnly ? 1 : manifest.renditions.length
+    if (variants.length !== expectedVariants) {
+      problems.push(`${manifest.hlsMaster} lists ${variants.length} variants, expected ${expectedVariants}`)
     }
 
     for (const variant of variants) {
       const {BANDWIDTH, RESOLUTION, CODECS} = variant.attributes
-      if (!BANDWIDTH || !RESOLUTION || !CODECS) problems.push(`${manifest.hlsMaster}: ${variant.uri} lacks BANDWIDTH, RESOLUTION or CODECS`)
+      if (!BANDWIDTH || (!RESOLUTION && !audioOnly) || !CODECS) problems.push(`${manifest.hlsMaster}: ${variant.uri} lacks BANDWIDTH, RESOLUTION or CODECS`)
     }
 
     const mediaPlaylists = [
