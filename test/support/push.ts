@@ -9,12 +9,25 @@ export interface Push {
   kill(): void
 }
 
-export function startPush(url: string, options: {width: number; height: number; durationSeconds: number; audio?: boolean; frequency?: number}): Push {
+export interface PushOptions {
+  width: number
+  height: number
+  durationSeconds: number
+  audio?: boolean
+  frequency?: number
+  /** Frames per second of the picture generated (the encoder's rate; 30 by default). */
+  rate?: number
+  /** Filters on the generated picture (e.g. to HDR, or to woven fields), and the encoder's picture settings in place of 8-bit 4:2:0. */
+  picture?: {filter: string; encoderArgs: string[]}
+}
+
+export function startPush(url: string, options: PushOptions): Push {
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=30:duration=${options.durationSeconds}`,
+    '-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=${options.rate ?? 30}:duration=${options.durationSeconds}`,
     ...(options.audio === false ? [] : ['-f', 'lavfi', '-i', `sine=frequency=${options.frequency ?? 440}:sample_rate=48000:duration=${options.durationSeconds}`]),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p',
+    ...(options.picture ? ['-vf', options.picture.filter] : []),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', ...(options.picture?.encoderArgs ?? ['-pix_fmt', 'yuv420p']),
     ...(options.audio === false ? [] : ['-c:a', 'aac', '-b:a', '96k']),
     '-f', 'flv', url,
   ]

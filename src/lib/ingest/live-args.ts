@@ -4,7 +4,7 @@
  * stream to a recording. Pure: returns string[].
  */
 import {UserError} from '../errors.js'
-import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, closedGopArgs, cmafOutputArgs, PROGRESS_ARGS, rateControlArgs, STEREO_48K_FILTER} from '../media/ffmpeg-fragments.js'
+import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, closedGopArgs, cmafOutputArgs, PROGRESS_ARGS, rateControlArgs, stereoAudioFilter} from '../media/ffmpeg-fragments.js'
 import {bt709OutputArgs, type PicturePlan} from '../media/picture.js'
 import type {PlannedRendition} from '../media/ladder.js'
 import {fixedRate} from '../media/rate-control.js'
@@ -20,8 +20,10 @@ export interface LiveArgsInput {
   preset: string
   /** Size of the decoded picture, so that a rung of that size counts as the source. */
   sourcePicture?: {width: number; height: number}
-  /** What the picture needs before scaling (deinterlacing, HDR to SDR), as for VOD; see livePicture. */
+  /** What the picture needs before scaling (deinterlacing, HDR to SDR), as for VOD. */
   picture?: PicturePlan
+  /** The pushed audio's channels (mono is upmixed at full level). */
+  audioChannels?: number
   /** The MPD path; segments and HLS playlists land beside it. */
   manifestPath: string
   /** A copy of the incoming stream, as received (MPEG-TS survives a crash). */
@@ -63,7 +65,7 @@ export function lowLatencyDashArgs(output: LowLatencyOutput): string[] {
 
 export const LIVE_AUDIO_KBPS = 128
 
-function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}, picture?: PicturePlan): string {
+function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}, picture?: PicturePlan, audioChannels?: number): string {
   const chains = buildVideoLadderChains(renditions, sourcePicture, picture)
   // The audio starts where the picture starts: node-media-server hands a player its cached GOP of
   // video before any audio, and the first audio sample would then sit about a second into the
@@ -71,7 +73,7 @@ function buildLiveFilterGraph(renditions: readonly PlannedRendition[], hasAudio:
   // which hls.js ignores (it reads tfdt): LL-HLS parts of audio and video then disagree by that
   // second. Silence from 0 to the first sample (and resampling to the timestamps after) keeps both
   // tracks on one timeline.
-  if (hasAudio) chains.push(`[0:a:0]${STEREO_48K_FILTER},${AUDIO_START_AT_ZERO_FILTER}[a]`)
+  if (hasAudio) chains.push(`[0:a:0]${stereoAudioFilter(audioChannels)},${AUDIO_START_AT_ZERO_FILTER}[a]`)
   return chains.join(';')
 }
 
@@ -83,7 +85,7 @@ export function buildLiveArgs(options: LiveArgsInput): string[] {
     '-rw_timeout', String((options.readTimeoutSeconds ?? 5) * 1_000_000),
     '-fflags', '+nobuffer',
     '-i', options.inputUrl,
-    '-filter_complex', buildLiveFilterGraph(options.renditions, options.hasAudio, options.sourcePicture, options.picture),
+    '-filter_complex', buildLiveFilterGraph(options.renditions, options.hasAudio, options.sourcePicture, options.picture, options.audioChannels),
   ]
   options.renditions.forEach((_, index) => args.push('-map', `[v${index}]`))
   if (options.hasAudio) args.push('-map', '[a]')

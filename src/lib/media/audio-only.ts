@@ -38,8 +38,8 @@ export interface AudioRendition {
 }
 
 /** The argv: the first audio stream (cover art dropped), 5.1 downmixed and mono upmixed to stereo 48 kHz, AAC-LC. */
-export function buildAudioOnlyArgs(input: string, outputDir: string): string[] {
-  return buildAudioArgs(input, AUDIO_ONLY_BITRATE_KBPS, path.join(outputDir, AUDIO_ONLY_FILE))
+export function buildAudioOnlyArgs(input: string, outputDir: string, channels?: number): string[] {
+  return buildAudioArgs(input, AUDIO_ONLY_BITRATE_KBPS, path.join(outputDir, AUDIO_ONLY_FILE), channels)
 }
 
 /**
@@ -54,7 +54,7 @@ export async function transcodeAudioOnly(options: TranscodeOptions, source: Audi
     return {
       dryRun: true, source, outputDir, hasVideo: false, plan: [],
       rateControl: options.rateControl ?? DEFAULT_RATE_CONTROL,
-      command: [ffmpeg, ...buildAudioOnlyArgs(input, outputDir)],
+      command: [ffmpeg, ...buildAudioOnlyArgs(input, outputDir, source.audio.channels)],
     }
   }
 
@@ -62,7 +62,7 @@ export async function transcodeAudioOnly(options: TranscodeOptions, source: Audi
   await assertReplaceableDir(outputDir, RENDITIONS_FILE)
   const staging = await createStagingDir(outputDir)
   try {
-    await runProcess(ffmpeg, buildAudioOnlyArgs(input, staging), {
+    await runProcess(ffmpeg, buildAudioOnlyArgs(input, staging, source.audio.channels), {
       signal: options.signal,
       onStdoutLine: createProgressParser((progress) =>
         options.onProgress?.({fraction: progressFraction(progress, source.durationSeconds), speed: progress.speed, outTimeSeconds: progress.outTimeSeconds}),

@@ -21,7 +21,7 @@
  */
 import {UserError} from '../errors.js'
 import type {PlannedRendition} from './ladder.js'
-import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, PROGRESS_ARGS, type RungRateControl, STEREO_48K_FILTER} from './ffmpeg-fragments.js'
+import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, PROGRESS_ARGS, type RungRateControl, stereoAudioFilter} from './ffmpeg-fragments.js'
 import type {PicturePlan} from './picture.js'
 import {buildTranscodeArgs} from './transcode-args.js'
 
@@ -108,12 +108,12 @@ export function buildChunkArgs(options: ChunkArgsInput): string[] {
 }
 
 /** The whole file's audio, once: stereo 48 kHz AAC, as the one-process transcode makes it. */
-export function buildAudioArgs(input: string, bitrateKbps: number, output: string): string[] {
+export function buildAudioArgs(input: string, bitrateKbps: number, output: string, channels?: number): string[] {
   return [
     ...BASE_ARGS, ...PROGRESS_ARGS,
     '-i', input,
     '-map', '0:a:0', '-vn',
-    '-af', `${STEREO_48K_FILTER},${AUDIO_START_AT_ZERO_FILTER}`,
+    '-af', `${stereoAudioFilter(channels)},${AUDIO_START_AT_ZERO_FILTER}`,
     ...aacArgs(bitrateKbps, 'a'),
     '-f', 'mp4', output,
   ]

@@ -30,8 +30,20 @@ export function closedGopArgs(frameRate: number, segmentDurationSeconds: number)
   ]
 }
 
-/** Stereo 48 kHz float: 5.1 downmixed and mono upmixed once, before any copy of the audio. */
+/**
+ * Stereo 48 kHz float, once, before any copy of the audio. 5.1 and 7.1 take swresample's downmix
+ * (ITU-R BS.775: the centre, where dialogue lives, at -3 dB in each side, surrounds at -3 dB, LFE
+ * left out).
+ */
 export const STEREO_48K_FILTER = 'aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo'
+
+/**
+ * STEREO_48K_FILTER for a source of this many channels. Mono goes to both sides at full level, as
+ * a browser plays a mono file (swresample's own upmix would put it 3 dB lower in each).
+ */
+export function stereoAudioFilter(channels?: number): string {
+  return channels === 1 ? `pan=stereo|c0=c0|c1=c0,${STEREO_48K_FILTER}` : STEREO_48K_FILTER
+}
 
 /**
  * The audio on its timestamps from 0: silence from 0 to a first sample that comes late (a video

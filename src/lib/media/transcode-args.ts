@@ -2,7 +2,7 @@
  * The ffmpeg argv for a whole ladder in one process: decode once, `split` the picture to every
  * rung, encode each with aligned closed GOPs. Pure: returns string[], runs nothing.
  */
-import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, closedGopArgs, PROGRESS_ARGS, rateControlArgs, type RungRateControl, STEREO_48K_FILTER} from './ffmpeg-fragments.js'
+import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, closedGopArgs, PROGRESS_ARGS, rateControlArgs, type RungRateControl, stereoAudioFilter} from './ffmpeg-fragments.js'
 import type {PlannedRendition} from './ladder.js'
 import {bt709OutputArgs, canvasChain, colourLutApply, colourLutSource, type PicturePlan, rungFrameRate, sourcePictureFilters, swscaleMatrix} from './picture.js'
 import {fixedRate} from './rate-control.js'
@@ -28,6 +28,8 @@ export interface TranscodeArgsInput {
   rates?: readonly RungRateControl[]
   /** What the picture needs before scaling (picture.ts); frameRate is then its output rate. */
   picture?: PicturePlan
+  /** The source's audio channels (mono is upmixed at full level). */
+  audioChannels?: number
 }
 
 export interface ScaleStep {
@@ -82,7 +84,7 @@ export function buildVideoLadderChains(renditions: readonly PlannedRendition[], 
 
     filters = sourcePictureFilters(picture)
     if (picture.colourConverted) {
-      chains.push(`${colourLutSource(picture)}[lut]`, `${input}${filters.join(',')}[picture]`, colourLutApply(picture, 'picture', 'lut', 'sdr'))
+      chains.push(`${colourLutSource(picture)}[lut]`, `${input}${filters.length > 0 ? filters.join(',') : 'null'}[picture]`, colourLutApply(picture, 'picture', 'lut', 'sdr'))
       input = '[sdr]'
       filters = []
     }
@@ -120,15 +122,15 @@ export function buildVideoLadderChains(renditions: readonly PlannedRendition[], 
  * sample) and kept on its timestamps, split to the rungs. A graph of its own, so that a change of
  * sample rate part-way, which makes ffmpeg rebuild the graph its stream is in, leaves the picture's alone.
  */
-export function buildLadderAudioGraph(outputs: number): string {
+export function buildLadderAudioGraph(outputs: number, channels?: number): string {
   const audioTaps = Array.from({length: outputs}, (_, index) => `[a${index}]`).join('')
-  return `[0:a:0]${STEREO_48K_FILTER},${AUDIO_START_AT_ZERO_FILTER},asplit=${outputs}${audioTaps}`
+  return `[0:a:0]${stereoAudioFilter(channels)},${AUDIO_START_AT_ZERO_FILTER},asplit=${outputs}${audioTaps}`
 }
 
 /** The filter graph: one decode, the video ladder, one resample + asplit for audio. */
-export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}, picture?: PicturePlan): string {
+export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}, picture?: PicturePlan, audioChannels?: number): string {
   const chains = buildVideoLadderChains(renditions, sourcePicture, picture)
-  if (hasAudio) chains.push(buildLadderAudioGraph(renditions.length))
+  if (hasAudio) chains.push(buildLadderAudioGraph(renditions.length, audioChannels))
   return chains.join(';')
 }
 
@@ -143,7 +145,7 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
     ...(options.picture?.canvas ? ['-reinit_filter:v', '0'] : []),
     '-i', options.input,
     '-filter_complex', buildVideoLadderChains(options.renditions, options.sourcePicture, options.picture).join(';'),
-    ...(options.hasAudio ? ['-filter_complex', buildLadderAudioGraph(options.renditions.length)] : []),
+    ...(options.hasAudio ? ['-filter_complex', buildLadderAudioGraph(options.renditions.length, options.audioChannels)] : []),
   ]
 
   options.renditions.forEach((rendition, index) => {

@@ -200,6 +200,7 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       sourcePicture: decodedPicture(source.video),
       rates,
       picture,
+      ...(source.audio ? {audioChannels: source.audio.channels} : {}),
     })
 
   if (options.dryRun) {
@@ -330,7 +331,7 @@ async function encodeInChunks(job: ChunkedEncode): Promise<void> {
     if (!job.hasAudio) return
     for (const kbps of new Set(job.plan.map((rendition) => rendition.audioBitrateKbps ?? 128))) {
       const file = path.join(chunkDir, `audio-${kbps}k.m4a`)
-      await runProcess(job.ffmpeg, buildAudioArgs(job.input, kbps, file), {signal: audioSignal})
+      await runProcess(job.ffmpeg, buildAudioArgs(job.input, kbps, file, job.source.audio?.channels), {signal: audioSignal})
       audioFiles.set(kbps, file)
     }
   })()
