@@ -13,7 +13,7 @@ import {type RenditionsManifest, transcodeLadder} from '../../src/lib/media/tran
 import {segmentPackage} from '../../src/lib/package/segment.js'
 import {type CorpusKind, corpusClip} from '../support/corpus.js'
 import {framePresentationTimes, keyframeTimes, makeTempDir, probeStreams} from '../support/media.js'
-import {beepSeconds, channelLevelsDb, combedFrames, flashSeconds, meanSaturation, psnrAgainst, ssimAgainst, stripLuma} from '../support/viewer-checks.js'
+import {beepSeconds, channelLevelsDb, combedFrames, flashSeconds, meanSaturation, psnrAgainst, shownPsnrAgainst, ssimAgainst, stripLuma} from '../support/viewer-checks.js'
 
 let work: {dir: string; cleanup: () => Promise<void>}
 
@@ -51,14 +51,25 @@ describe('HDR recordings', () => {
 })
 
 describe('SDR recordings', () => {
-  it('converts a BT.601 SD source to the BT.709 every rung is tagged with, so its colours do not shift', async () => {
+  it('keeps a BT.601 SD source\'s look: its SD rungs stay BT.601, tagged so', async () => {
     const reference = await clip('sd-reference')
-    const {rung} = await transcode('sd-bt601', ['480p'])
-    // Read as BT.709 unconverted, the source's planes are far from the picture it shows (22 dB).
-    expect((await psnrAgainst(await clip('sd-bt601'), reference)).y).toBeLessThan(30)
-    const psnr = await psnrAgainst(rung('480p'), reference)
+    const {rung} = await transcode('sd-bt601', ['480p', '144p'])
+    // Shown by its tags, the rung is the reference picture; read as BT.709 it would not be (24 dB).
+    expect(await shownPsnrAgainst(rung('480p'), reference)).toBeGreaterThan(35)
+    for (const name of ['480p', '144p']) {
+      expect(await colourTags(rung(name))).toMatchObject({color_primaries: 'bt709', color_transfer: 'bt709', color_space: 'smpte170m', color_range: 'tv'})
+    }
+  })
+
+  it('converts an HD source tagged BT.601 to BT.709 on its HD rung, so no player shifts its colour; its SD rungs stay BT.601', async () => {
+    const reference = await clip('hd-reference')
+    const {rung} = await transcode('hd-bt601', ['720p', '144p'])
+    // The planes themselves are now BT.709: read as BT.709, as players assume for HD, they are the reference.
+    const psnr = await psnrAgainst(rung('720p'), reference)
     expect(Math.min(psnr.y, psnr.u, psnr.v)).toBeGreaterThan(35)
-    expect(await colourTags(rung('480p'))).toMatchObject({color_primaries: 'bt709', color_transfer: 'bt709', color_space: 'bt709', color_range: 'tv'})
+    expect((await psnrAgainst(await clip('hd-bt601'), reference)).y).toBeLessThan(30)
+    expect(await colourTags(rung('720p'))).toMatchObject({color_primaries: 'bt709', color_transfer: 'bt709', color_space: 'bt709', color_range: 'tv'})
+    expect(await colourTags(rung('144p'))).toMatchObject({color_space: 'smpte170m', color_range: 'tv'})
   })
 })
 
@@ -111,6 +122,14 @@ describe('variable and high frame rates', () => {
     for (const name of ['720p', '480p', '144p']) expect(await keyframeTimes(rung(name))).toEqual([0, 2])
     // segment refuses rungs whose keyframes disagree.
     await segmentPackage({inputDir: outputDir, outputDir: `${outputDir}-pkg`, formats: ['hls', 'dash']})
+
+    // In chunks (each counted in the source's frames), the half-rate rungs get the same frames as in one process.
+    const chunked = path.join(work.dir, 'out-hfr-chunked')
+    await transcodeLadder({input: await clip('hfr-60'), outputDir: chunked, rungs: standardLadder(['720p', '480p', '144p']), segmentDurationSeconds: 2, preset: 'ultrafast', chunkSeconds: 2})
+    for (const name of ['720p', '480p', '144p']) {
+      expect(await framePresentationTimes(path.join(chunked, `${name}.mp4`))).toEqual(await framePresentationTimes(rung(name)))
+      expect(await keyframeTimes(path.join(chunked, `${name}.mp4`))).toEqual([0, 2])
+    }
   })
 })
 
@@ -128,6 +147,22 @@ describe('changes part-way', () => {
     expect(await stripLuma(rung('360p'), 4.5, {x: 0.3, width: 0.4})).toBeGreaterThan(40)
     expect(await stripLuma(rung('360p'), 1.5, {x: 0, width: 0.1})).toBeGreaterThan(20)
   })
+})
+
+describe('odd shapes', () => {
+  // Odd sizes: transcode.test.ts ("handles odd source sizes with even output dimensions").
+  it.each([['anamorphic-dvd' as const, ['480p', '144p'], [[852, 480], [256, 144]]]])(
+    'gives %s even square-pixel-aspect rungs at its display aspect', async (kind, ladder, sizes) => {
+      const {manifest, rung} = await transcode(kind, ladder)
+      expect(manifest.renditions.map((rendition) => [rendition.width, rendition.height])).toEqual(sizes)
+      const source = manifest.source.video as {displayWidth: number; displayHeight: number}
+      for (const name of ladder) {
+        const video = (await probeStreams(rung(name))).streams.find((stream) => stream.codec_type === 'video') as unknown as {width: number; height: number; sample_aspect_ratio?: string}
+        const [sarWidth = 1, sarHeight = 1] = (video.sample_aspect_ratio ?? '1:1').split(':').map(Number)
+        expect(Math.abs((video.width * sarWidth) / sarHeight / video.height - source.displayWidth / source.displayHeight)).toBeLessThan(0.01)
+      }
+    },
+  )
 })
 
 describe('audio', () => {

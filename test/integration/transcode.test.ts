@@ -167,14 +167,8 @@ describe('transcode command', () => {
       ['a zero-byte file', async () => writeThen(path.join(work.dir, 'empty.mp4'), ''), /Input file is empty/],
       ['a text file', async () => writeThen(path.join(work.dir, 'notes.mp4'), 'hello, not a video\n'), /is not a media file ffprobe can read/],
       ['random bytes', async () => writeThen(path.join(work.dir, 'noise.bin'), Buffer.from(Array.from({length: 4096}, (_, index) => (index * 7919) % 251))), /is not a media file ffprobe can read/],
-      ['an audio-only file', async () => makeClip(work.dir, 'song.m4a', {width: 2, height: 2, durationSeconds: 1, audio: 'stereo'}).then(async (file) => {
-        // Re-mux the clip's audio alone: a real audio-only file.
-        const {runProcess} = await import('../../src/lib/process.js')
-        const {mediaTools} = await import('../../src/lib/media/tools.js')
-        const audioOnly = path.join(work.dir, 'audio-only.m4a')
-        await runProcess((await mediaTools()).ffmpeg, ['-v', 'error', '-y', '-i', file, '-vn', '-c:a', 'copy', audioOnly])
-        return audioOnly
-      }), /has no video stream/],
+      // An audio-only file is a podcast (audio-only HLS/DASH); a file with neither video nor audio is refused.
+      ['a subtitle file', async () => writeThen(path.join(work.dir, 'captions.srt'), '1\n00:00:00,000 --> 00:00:01,000\nHello\n'), /has no video or audio stream/],
     ]
 
     it.each(cases)('%s', async (_name, makeInput, message) => {

@@ -15,9 +15,9 @@ import path from 'node:path'
 import {mediaTools} from '../../src/lib/media/tools.js'
 
 export type CorpusKind =
-  | 'sdr-reference' | 'hdr-pq' | 'hdr-hlg' | 'sd-reference' | 'sd-bt601'
+  | 'sdr-reference' | 'hdr-pq' | 'hdr-hlg' | 'sd-reference' | 'sd-bt601' | 'hd-reference' | 'hd-bt601'
   | 'interlaced-ts' | 'interlaced-mislabelled' | 'vfr-phone' | 'hfr-60' | 'size-change'
-  | 'surround-5.1' | 'surround-7.1' | 'mono' | 'av-offset'
+  | 'surround-5.1' | 'surround-7.1' | 'mono' | 'av-offset' | 'anamorphic-dvd'
 
 interface CorpusEntry {
   file: string
@@ -69,7 +69,17 @@ export const CORPUS: Record<CorpusKind, CorpusEntry> = {
   'sd-bt601': {
     file: 'sd-bt601.mp4',
     standsFor: 'an SD recording (DVD, an old camera): 720x480 with the BT.601 matrix',
-    make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('720x480', 30, 2), '-vf', TO_YUV('470bg'), ...X264, '-crf', '8', '-color_primaries', 'smpte170m', '-color_trc', 'smpte170m', '-colorspace', 'smpte170m', output]),
+    make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('720x480', 30, 2), '-vf', TO_YUV('470bg'), ...X264, '-crf', '8', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'smpte170m', output]),
+  },
+  'hd-reference': {
+    file: 'hd-reference.mp4',
+    standsFor: 'the BT.709 picture the BT.601-tagged HD clip shows (1280x720)',
+    make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('1280x720', 30, 2), '-vf', TO_YUV('709'), ...X264, '-crf', '8', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', output]),
+  },
+  'hd-bt601': {
+    file: 'hd-bt601.mp4',
+    standsFor: 'an HD recording with the BT.601 matrix (some cameras and screen recorders write 720p and 1080p so)',
+    make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('1280x720', 30, 2), '-vf', TO_YUV('470bg'), ...X264, '-crf', '8', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'smpte170m', output]),
   },
   'interlaced-ts': {
     file: 'interlaced.ts',
@@ -114,6 +124,11 @@ export const CORPUS: Record<CorpusKind, CorpusEntry> = {
     file: 'surround-7.1.mkv',
     standsFor: 'a 7.1 mix: a tone in the centre channel only',
     make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('320x180', 30, 2), ...TONE(2), '-af', 'pan=7.1|FC=c0', ...X264, '-c:a', 'flac', output]),
+  },
+  'anamorphic-dvd': {
+    file: 'anamorphic-dvd.mkv',
+    standsFor: 'a 16:9 DVD or DV recording: 720x480 stored, non-square pixels (SAR 32:27)',
+    make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('720x480', 30, 2), ...TONE(2), '-vf', 'setsar=32/27', ...X264, '-c:a', 'aac', output]),
   },
   mono: {
     file: 'mono.mp4',

@@ -57,6 +57,12 @@ export async function psnrAgainst(file: string, reference: string): Promise<{y: 
   return {y: read(match?.[1]), u: read(match?.[2]), v: read(match?.[3])}
 }
 
+/** PSNR (dB, mean of R, G and B) of two pictures as shown: each turned into RGB by its own matrix and range tags. */
+export async function shownPsnrAgainst(file: string, reference: string): Promise<number> {
+  const output = await ffmpegStderr(['-i', file, '-i', reference, '-lavfi', '[0:v]zscale=m=gbr:r=full,format=gbrp[a];[1:v]zscale=m=gbr:r=full,format=gbrp[b];[a][b]psnr', '-f', 'null', '-'])
+  return Number(/PSNR r:[\d.]+ g:[\d.]+ b:[\d.]+ average:([\d.inf]+)/.exec(output)?.[1])
+}
+
 /**
  * idet's multi-frame counts over the whole file. At idet's default sensitivity the fine moving
  * detail of a test pattern reads as combed even when progressive; 1.5 (livectl's own detection

@@ -35,6 +35,7 @@ describe('colour', () => {
     expect(sourceColour({width: 1920, height: 1080})).toEqual({primaries: 'bt709', transfer: 'bt709', matrix: 'bt709', range: 'tv'})
     expect(sourceColour({width: 720, height: 576, pixelFormat: 'yuvj420p'})).toMatchObject({matrix: 'smpte170m', range: 'pc'})
     expect(sourceColour({width: 1920, height: 1080, colour: {primaries: 'bt2020', transfer: 'unknown'}})).toEqual({primaries: 'bt2020', transfer: 'bt2020-10', matrix: 'bt2020nc', range: 'tv'})
+    expect(sourceColour({width: 321, height: 219, pixelFormat: 'bgr0', colour: {matrix: 'gbr'}})).toEqual({primaries: 'bt709', transfer: 'bt709', matrix: 'gbr', range: 'pc'})
   })
 })
 

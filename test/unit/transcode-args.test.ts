@@ -127,12 +127,25 @@ describe('buildTranscodeArgs with a picture plan', () => {
     expect(args).not.toContain('-reinit_filter:v')
   })
 
-  it('converts an SD source\'s BT.601 matrix in the first scale only', () => {
+  it('keeps an SD source\'s BT.601 on its SD rungs, tagged so, and converts it on an HD rung and the rungs scaled from it', () => {
     const sd = planLadder({displayWidth: 720, displayHeight: 480}, standardLadder(['480p', '144p']))
-    const picture = planPicture({picture: {width: 720, height: 480, displayWidth: 720, displayHeight: 480, frameRate: 30}, deinterlace: 'off', segmentDurationSeconds: 2})
-    const graph = valuesOf(argsFor(picture, sd), '-filter_complex')[0]
-    expect(graph).toContain('[v0in]scale=720:480:in_color_matrix=bt601:in_range=tv:out_color_matrix=bt709:out_range=tv,format=yuv420p')
-    expect(graph).toMatch(/\[v1in\]scale=216:144[^;]*:in_color_matrix=bt709:in_range=tv:out_color_matrix=bt709:out_range=tv/)
+    const sdPicture = planPicture({picture: {width: 720, height: 480, displayWidth: 720, displayHeight: 480, frameRate: 30, colour: {matrix: 'smpte170m'}}, deinterlace: 'off', segmentDurationSeconds: 2})
+    const sdArgs = argsFor(sdPicture, sd)
+    expect(valuesOf(sdArgs, '-filter_complex')[0]).not.toContain('color_matrix')
+    expect(valuesOf(sdArgs, '-colorspace:v')).toEqual(['smpte170m', 'smpte170m'])
+
+    const hdPicture = planPicture({picture: {...base, colour: {matrix: 'smpte170m'}}, deinterlace: 'off', segmentDurationSeconds: 2})
+    const hdArgs = argsFor(hdPicture)
+    const graph = valuesOf(hdArgs, '-filter_complex')[0]
+    expect(graph).toContain('[v0in]scale=1920:1080:in_color_matrix=bt601:in_range=tv:out_color_matrix=bt709:out_range=tv,format=yuv420p[v0]')
+    expect(graph).toContain('[v1in]scale=1280:720:in_color_matrix=bt601:in_range=tv:out_color_matrix=bt709:out_range=tv,format=yuv420p,split=2')
+    expect(graph).toContain('[v2in]scale=256:144,format=yuv420p[v2]')
+    expect(valuesOf(hdArgs, '-colorspace:v')).toEqual(['bt709', 'bt709', 'bt709'])
+  })
+
+  it('converts a full-range source to limited range', () => {
+    const picture = planPicture({picture: {...base, pixelFormat: 'yuvj420p'}, deinterlace: 'off', segmentDurationSeconds: 2})
+    expect(valuesOf(argsFor(picture), '-filter_complex')[0]).toContain('[v0in]scale=1920:1080:in_color_matrix=bt709:in_range=pc:out_color_matrix=bt709:out_range=tv')
   })
 
   it('tone-maps PQ through one colour LUT before the split', () => {

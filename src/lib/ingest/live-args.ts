@@ -5,10 +5,10 @@
  */
 import {UserError} from '../errors.js'
 import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, closedGopArgs, cmafOutputArgs, PROGRESS_ARGS, rateControlArgs, stereoAudioFilter} from '../media/ffmpeg-fragments.js'
-import {bt709OutputArgs, type PicturePlan} from '../media/picture.js'
+import {colourTagArgs, type PicturePlan} from '../media/picture.js'
 import type {PlannedRendition} from '../media/ladder.js'
 import {fixedRate} from '../media/rate-control.js'
-import {buildVideoLadderChains} from '../media/transcode-args.js'
+import {buildVideoLadderChains, ladderColours} from '../media/transcode-args.js'
 import {INIT_SEGMENT_TEMPLATE, MEDIA_SEGMENT_TEMPLATE} from '../package/package-args.js'
 
 export interface LiveArgsInput {
@@ -93,11 +93,12 @@ export function buildLiveArgs(options: LiveArgsInput): string[] {
     '-c:v', 'libx264', '-preset', options.preset, '-tune', 'zerolatency',
     // Closed GOPs of exactly one segment in every rung, as for VOD.
     ...closedGopArgs(options.frameRate, options.segmentDurationSeconds),
-    ...(options.picture ? bt709OutputArgs() : []),
   )
   // Live keeps each rung's fixed rate (cbr-ish): a viewer's player needs a steady rate at the live edge.
+  const colours = options.picture ? ladderColours(options.renditions, options.sourcePicture, options.picture) : undefined
   options.renditions.forEach((rendition, index) => {
     args.push(...rateControlArgs(fixedRate(rendition), index), `-profile:v:${index}`, rendition.profile)
+    if (colours?.[index]) args.push(...colourTagArgs(colours[index], `v:${index}`))
   })
   if (options.hasAudio) args.push(...aacArgs(LIVE_AUDIO_KBPS, 'a'))
   args.push(

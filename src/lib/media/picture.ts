@@ -4,8 +4,9 @@
  * that changes part-way. Pure: decisions and filter strings; the passes that look at the pictures
  * (idet, the keyframe sizes) live in source-analysis.ts.
  *
- * Every rung comes out progressive, constant-rate, 8-bit 4:2:0 BT.709 limited range, and is tagged
- * so (bt709OutputArgs): a player never has to guess, and never gets an 8-bit H.264 that says PQ.
+ * Every rung comes out progressive, constant-rate, 8-bit 4:2:0 limited range, BT.709 (an SD rung of
+ * a BT.601 source keeps BT.601), and is tagged so (colourTagArgs): a player never has to guess, and
+ * never gets an 8-bit H.264 that says PQ.
  */
 import {UserError} from '../errors.js'
 
@@ -149,6 +150,11 @@ export function sourceColour(picture: Pick<PictureFacts, 'width' | 'height' | 'p
   const colour = picture.colour ?? {}
   const hd = Math.max(picture.width, picture.height) >= 1280 || Math.min(picture.width, picture.height) >= 720
   const known = (value: string | undefined) => (value && value !== 'unknown' && value !== 'reserved' ? value : undefined)
+  // An RGB source (lossless screen capture, an image sequence) has no matrix: swscale makes the YUV.
+  if (colour.matrix === 'gbr' || /^(rgb|bgr|gbr|argb|abgr|rgba|bgra|0rgb|rgb0|0bgr|bgr0|x2rgb|x2bgr|pal8)/.test(picture.pixelFormat ?? '')) {
+    return {primaries: known(colour.primaries) ?? 'bt709', transfer: known(colour.transfer) ?? 'bt709', matrix: 'gbr', range: 'pc'}
+  }
+
   const matrix = known(colour.matrix) ?? (known(colour.primaries) === 'bt2020' ? 'bt2020nc' : hd ? 'bt709' : 'smpte170m')
   const primaries = known(colour.primaries) ?? (matrix.startsWith('bt2020') ? 'bt2020' : hd ? 'bt709' : 'smpte170m')
   const transfer = known(colour.transfer) ?? (primaries === 'bt2020' ? 'bt2020-10' : 'bt709')
@@ -329,7 +335,38 @@ export function canvasChain(canvas: {width: number; height: number}, frameRate: 
     `[${outLabel}bg][${outLabel}fit]overlay=x=(W-w)/2:y=(H-h)/2:eval=frame:shortest=1[${outLabel}]`
 }
 
-/** Each rung's colour tags (VUI), explicit: BT.709 primaries, transfer and matrix, limited range. */
-export function bt709OutputArgs(specifier = 'v'): string[] {
-  return [`-color_primaries:${specifier}`, 'bt709', `-color_trc:${specifier}`, 'bt709', `-colorspace:${specifier}`, 'bt709', `-color_range:${specifier}`, 'tv']
+/** A rung's colour: its primaries, transfer and matrix as ffmpeg names them; always limited range. */
+export interface RungColour {
+  primaries: string
+  transfer: string
+  matrix: string
+}
+
+export const BT709: RungColour = {primaries: 'bt709', transfer: 'bt709', matrix: 'bt709'}
+
+/** The smallest short side at which a rung is HD, where every player assumes BT.709. */
+const HD_SHORT_SIDE = 720
+
+/**
+ * The colour a rung is encoded in. HDR and BT.2020 have become BT.709 through the LUT, and BT.709
+ * stays. An SD source's BT.601 stays BT.601 on its SD rungs, tagged so: converting the matrix in
+ * swscale dithers, and a static SD picture then cost 35 % more bits at the same CRF. An HD rung of
+ * a BT.601 source (a camera that tags 1080p as SD) is converted, since players assume BT.709 for HD.
+ */
+export function rungColour(plan: PicturePlan, shortSide: number): RungColour {
+  const source = plan.sourceColour
+  if (plan.colourConverted || source.matrix === 'bt709' || source.matrix === 'gbr' || shortSide >= HD_SHORT_SIDE) return BT709
+  return {primaries: source.primaries, transfer: source.transfer, matrix: source.matrix}
+}
+
+/** swscale options turning the picture's matrix and range into the rung's (nothing when they already agree). */
+export function scaleColourOptions(from: {matrix: string; range: string}, to: RungColour): string {
+  if (from.matrix === 'gbr') return `:out_color_matrix=${swscaleMatrix(to.matrix)}:out_range=tv`
+  if (swscaleMatrix(from.matrix) === swscaleMatrix(to.matrix) && from.range === 'tv') return ''
+  return `:in_color_matrix=${swscaleMatrix(from.matrix)}:in_range=${from.range}:out_color_matrix=${swscaleMatrix(to.matrix)}:out_range=tv`
+}
+
+/** A rung's colour tags (VUI), explicit, limited range, for the next output or video stream `specifier`. */
+export function colourTagArgs(colour: RungColour, specifier = 'v'): string[] {
+  return [`-color_primaries:${specifier}`, colour.primaries, `-color_trc:${specifier}`, colour.transfer, `-colorspace:${specifier}`, colour.matrix, `-color_range:${specifier}`, 'tv']
 }

@@ -4,7 +4,7 @@
  */
 import {aacArgs, AUDIO_START_AT_ZERO_FILTER, BASE_ARGS, closedGopArgs, PROGRESS_ARGS, rateControlArgs, type RungRateControl, stereoAudioFilter} from './ffmpeg-fragments.js'
 import type {PlannedRendition} from './ladder.js'
-import {bt709OutputArgs, canvasChain, colourLutApply, colourLutSource, type PicturePlan, rungFrameRate, sourcePictureFilters, swscaleMatrix} from './picture.js'
+import {canvasChain, colourLutApply, colourLutSource, colourTagArgs, type PicturePlan, type RungColour, rungColour, rungFrameRate, scaleColourOptions, sourcePictureFilters} from './picture.js'
 import {fixedRate} from './rate-control.js'
 
 export {gopFrames} from './ffmpeg-fragments.js'
@@ -91,14 +91,15 @@ export function buildVideoLadderChains(renditions: readonly PlannedRendition[], 
   }
 
   chains.push(`${input}${[...filters, `split=${fromSource.length}`].join(',')}${taps(fromSource)}`)
-  // Once converted (or for a source already BT.709), the rungs keep BT.709; otherwise the first
-  // scale converts the source's matrix (a BT.601 SD picture) and range (full-range phone video).
-  const colour = picture && !picture.colourConverted ? picture.sourceColour : undefined
-  const colourOptions = (fromTheSource: boolean) => {
-    if (!picture) return ''
-    const matrix = fromTheSource && colour ? swscaleMatrix(colour.matrix) : 'bt709'
-    const range = fromTheSource && colour ? colour.range : 'tv'
-    return `:in_color_matrix=${matrix}:in_range=${range}:out_color_matrix=bt709:out_range=tv`
+  // The first scale of each rung from the source turns its matrix and range into the rung's
+  // (rungColour); a rung scaled from another rung has that rung's already.
+  const colours = picture ? ladderColours(renditions, sourcePicture, picture) : undefined
+  const colourOptions = (index: number) => {
+    const colour = colours?.[index]
+    if (!picture || !colour) return ''
+    const from = steps[index]?.from
+    const input = from !== undefined ? {matrix: (colours?.[from] as RungColour).matrix, range: 'tv'} : picture.colourConverted ? {matrix: 'bt709', range: 'tv'} : picture.sourceColour
+    return scaleColourOptions(input, colour)
   }
 
   renditions.forEach((rendition, index) => {
@@ -111,10 +112,21 @@ export function buildVideoLadderChains(renditions: readonly PlannedRendition[], 
     const flags = step?.lanczos ? ':flags=lanczos' : ''
     const rate = picture ? rungFrameRate(picture, rendition.shortSide) : undefined
     const reduced = rate && picture && rate.ratio !== picture.frameRate.ratio ? `,fps=${rate.ratio}` : ''
-    const scaled = `[v${index}in]scale=${rendition.width}:${rendition.pixelHeight}${flags}${colourOptions(step?.from === undefined)},format=yuv420p${reduced}`
+    const scaled = `[v${index}in]scale=${rendition.width}:${rendition.pixelHeight}${flags}${colourOptions(index)},format=yuv420p${reduced}`
     chains.push(children.length === 0 ? `${scaled}[v${index}]` : `${scaled},split=${children.length + 1}[v${index}]${taps(children)}`)
   })
   return chains
+}
+
+/** Each rung's colour (picture.ts rungColour), following the scaling tree: a rung scaled from another has its colour. */
+export function ladderColours(renditions: readonly PlannedRendition[], sourcePicture: {width: number; height: number} | undefined, picture: PicturePlan): RungColour[] {
+  const steps = planScaling(renditions, picture.canvas ?? sourcePicture)
+  const colourOf = (index: number): RungColour => {
+    const from = steps[index]?.from
+    return from === undefined ? rungColour(picture, (renditions[index] as PlannedRendition).shortSide) : colourOf(from)
+  }
+
+  return renditions.map((_, index) => colourOf(index))
 }
 
 /**
@@ -160,7 +172,7 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
       ...rateControlArgs(options.rates?.[index] ?? fixedRate(rendition)),
       // Same frame count in every rung (they share one decode), keyframes on segment boundaries.
       ...closedGopArgs(rungRate, options.segmentDurationSeconds),
-      ...(options.picture ? bt709OutputArgs() : []),
+      ...(options.picture ? colourTagArgs(ladderColours(options.renditions, options.sourcePicture, options.picture)[index] as RungColour) : []),
     )
     if (options.hasAudio) args.push(...aacArgs(rendition.audioBitrateKbps, 'a'))
     // Frames are counted at the source's output rate; a rung at a reduced rate has fewer.
