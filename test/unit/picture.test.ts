@@ -61,7 +61,7 @@ describe('interlacing', () => {
     expect(idetStartSeconds(5)).toBe(0)
     expect(idetStartSeconds(100)).toBe(10)
     expect(idetStartSeconds(7200)).toBe(60)
-    expect(buildIdetArgs('/in.ts', 10)).toEqual(expect.arrayContaining(['-ss', '10.000', '-frames:v', '100', '-vf', 'idet=intl_thres=1.5']))
+    expect(buildIdetArgs('/in.ts', 10)).toEqual(expect.arrayContaining(['-ss', '10.000', '-frames:v', '60', '-vf', 'idet=intl_thres=1.5']))
   })
 })
 
