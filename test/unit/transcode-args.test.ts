@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {planLadder, standardLadder} from '../../src/lib/media/ladder.js'
 import {type PicturePlan, planPicture} from '../../src/lib/media/picture.js'
-import {buildLadderFilterGraph, buildTranscodeArgs, gopFrames, planScaling} from '../../src/lib/media/transcode-args.js'
+import {buildTranscodeArgs, buildVideoLadderChains, gopFrames, planScaling} from '../../src/lib/media/transcode-args.js'
 
 const plan = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '144p']))
 const outputs = ['/out/1080p.mp4', '/out/720p.mp4', '/out/144p.mp4']
@@ -93,21 +93,21 @@ describe('gopFrames', () => {
     const [tall, middle, small] = planLadder({displayWidth: 1080, displayHeight: 1920}, standardLadder(['1080p', '480p', '144p']))
     const portrait = [small, tall, middle].filter((rung) => rung !== undefined)
     expect(portrait.map((rung) => `${rung.width}x${rung.pixelHeight}`)).toEqual(['144x256', '1080x1920', '480x854'])
-    expect(buildLadderFilterGraph(portrait, false, {width: 1080, height: 1920})).toBe(
+    expect(buildVideoLadderChains(portrait, {width: 1080, height: 1920}).join(';')).toBe(
       '[0:v:0]split=2[v1in][v2in];[v0in]scale=144:256,format=yuv420p[v0];[v1in]scale=1080:1920,format=yuv420p[v1];[v2in]scale=480:854,format=yuv420p,split=2[v2][v0in]',
     )
   })
 
   it('writes the scaling tree into the filter graph', () => {
     const standard = planLadder({displayWidth: 1920, displayHeight: 1080}, standardLadder(['1080p', '720p', '480p', '144p']))
-    expect(buildLadderFilterGraph(standard, false, {width: 1920, height: 1080})).toBe(
+    expect(buildVideoLadderChains(standard, {width: 1920, height: 1080}).join(';')).toBe(
       '[0:v:0]split=2[v0in][v1in];[v0in]scale=1920:1080,format=yuv420p[v0];[v1in]scale=1280:720,format=yuv420p,split=2[v1][v2in];' +
         '[v2in]scale=854:480:flags=lanczos,format=yuv420p,split=2[v2][v3in];[v3in]scale=256:144,format=yuv420p[v3]',
     )
   })
 
   it('builds a graph with a single rung', () => {
-    expect(buildLadderFilterGraph(plan.slice(0, 1), false)).toBe('[0:v:0]split=1[v0in];[v0in]scale=1920:1080,format=yuv420p[v0]')
+    expect(buildVideoLadderChains(plan.slice(0, 1)).join(';')).toBe('[0:v:0]split=1[v0in];[v0in]scale=1920:1080,format=yuv420p[v0]')
   })
 })
 

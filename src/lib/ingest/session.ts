@@ -122,7 +122,7 @@ export async function startLiveEncoding(options: LiveStartOptions, signal: Abort
     ...(source.audio ? {audioChannels: source.audio.channels} : {}),
     // An interlaced camera (by the stream's field order, or --deinterlace on) and HDR are made ready
     // as for VOD; no look at the pictures (idet) and no frame-rate filter, which would add latency.
-    picture: planPicture({picture: source.video, deinterlace: options.deinterlace ?? 'auto', segmentDurationSeconds: options.segmentDurationSeconds, reduceFrameRate: false, constantFrameRate: false}),
+    picture: planPicture({picture: source.video, deinterlace: options.deinterlace ?? 'auto', segmentDurationSeconds: options.segmentDurationSeconds, reduceFrameRate: false, keepFrameTiming: true}),
     manifestPath: path.join(options.workDir, 'manifest.mpd'),
     recordingPath: path.join(options.workDir, 'recording.ts'),
     readTimeoutSeconds: options.readTimeoutSeconds,

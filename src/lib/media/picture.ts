@@ -207,7 +207,7 @@ export function readIdetVerdict(counts: {tff: number; bff: number; progressive: 
   return {detected, interlacedFrames, progressiveFrames: counts.progressive}
 }
 
-/** Sample rate at which a rung of this short side runs: reduced for 480p and below when there is a reduced rate. */
+/** The largest rung (short side) that runs at the reduced rate of a high-frame-rate source. */
 export const REDUCED_RATE_MAX_SHORT_SIDE = 480
 
 /**
@@ -230,7 +230,7 @@ export interface PlanPictureInput {
   /** Live keeps one rate on every rung (one shared output, and a steady encoder load). */
   reduceFrameRate?: boolean
   /** Live keeps the frames as they come: no frame-rate filter (it would hold a frame back). */
-  constantFrameRate?: boolean
+  keepFrameTiming?: boolean
 }
 
 export function planPicture(input: PlanPictureInput): PicturePlan {
@@ -251,7 +251,7 @@ export function planPicture(input: PlanPictureInput): PicturePlan {
     frameRate,
     ...(reduced ? {reducedFrameRate: reduced} : {}),
     variableFrameRate: picture.variableFrameRate ?? false,
-    ...(input.constantFrameRate === false ? {keepFrameTiming: true} : {}),
+    ...(input.keepFrameTiming ? {keepFrameTiming: true} : {}),
     ...(sizeChanges ? {canvas: {width: even(picture.displayWidth), height: even(picture.displayHeight)}} : {}),
   }
 }
@@ -315,10 +315,10 @@ export const DEINTERLACE_FILTER = 'bwdif=mode=send_frame:parity=auto:deint=all'
  * with the first picture when the video starts after the audio, so every rung starts at 0 with the
  * audio (hls.js reads the fragments' times and ignores MP4 edit lists).
  */
-export function sourcePictureFilters(plan: PicturePlan, options: {padStart?: boolean} = {}): string[] {
+export function sourcePictureFilters(plan: PicturePlan): string[] {
   return [
     ...(plan.deinterlace ? [DEINTERLACE_FILTER] : []),
-    ...(plan.keepFrameTiming ? [] : [`fps=${plan.frameRate.ratio}${options.padStart === false ? '' : ':start_time=0'}`]),
+    ...(plan.keepFrameTiming ? [] : [`fps=${plan.frameRate.ratio}:start_time=0`]),
   ]
 }
 

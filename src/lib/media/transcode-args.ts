@@ -139,13 +139,6 @@ export function buildLadderAudioGraph(outputs: number, channels?: number): strin
   return `[0:a:0]${stereoAudioFilter(channels)},${AUDIO_START_AT_ZERO_FILTER},asplit=${outputs}${audioTaps}`
 }
 
-/** The filter graph: one decode, the video ladder, one resample + asplit for audio. */
-export function buildLadderFilterGraph(renditions: readonly PlannedRendition[], hasAudio: boolean, sourcePicture?: {width: number; height: number}, picture?: PicturePlan, audioChannels?: number): string {
-  const chains = buildVideoLadderChains(renditions, sourcePicture, picture)
-  if (hasAudio) chains.push(buildLadderAudioGraph(renditions.length, audioChannels))
-  return chains.join(';')
-}
-
 export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
   if (options.renditions.length !== options.outputs.length) throw new Error('one output path per rendition is required')
   const args = [
