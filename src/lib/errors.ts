@@ -46,18 +46,21 @@ export class ExternalError extends LivectlError {
   readonly stderrTail?: string
   /** The signal that ended the tool (a crash such as SIGSEGV, or a kill from outside), when one did. */
   readonly signal?: NodeJS.Signals
+  /** The tool's own exit status, when it exited by itself. */
+  readonly toolExitCode?: number
 
   /** A passing failure (5xx, throttling, a dropped connection): trying again may work. */
   readonly retryable: boolean
 
   constructor(
     message: string,
-    options: {hint?: string; cause?: unknown; command?: string[]; stderrTail?: string; signal?: NodeJS.Signals; retryable?: boolean} = {},
+    options: {hint?: string; cause?: unknown; command?: string[]; stderrTail?: string; signal?: NodeJS.Signals; toolExitCode?: number; retryable?: boolean} = {},
   ) {
     super(message, options)
     this.command = options.command
     this.stderrTail = options.stderrTail
     this.signal = options.signal
+    this.toolExitCode = options.toolExitCode
     this.retryable = options.retryable ?? false
   }
 }

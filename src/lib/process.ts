@@ -99,5 +99,5 @@ function translate(error: ExecaError, file: string, args: readonly string[], std
   }
 
   const how = error.signal ? `was killed by ${error.signal}` : `exited with code ${error.exitCode ?? 'unknown'}`
-  return new ExternalError(`${name} ${how}`, {cause: error, command, stderrTail, signal: error.signal})
+  return new ExternalError(`${name} ${how}`, {cause: error, command, stderrTail, signal: error.signal, toolExitCode: error.exitCode})
 }

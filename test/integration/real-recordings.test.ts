@@ -92,6 +92,13 @@ describe('interlaced recordings', () => {
     expect(combed.interlaced).toBeLessThan(0.05 * combed.frames)
   })
 
+  it('finds a bottom-first field order with idet, and deinterlaces with it (no combing left)', async () => {
+    const {manifest, rung} = await transcode('interlaced-bff-mislabelled', ['480p'])
+    expect(manifest.picture).toMatchObject({deinterlace: true, deinterlaceReason: 'idet', fieldParity: 'bff'})
+    const combed = await combedFrames(rung('480p'))
+    expect(combed.interlaced).toBeLessThan(0.05 * combed.frames)
+  })
+
   it('leaves progressive recordings alone', async () => {
     const {manifest} = await transcode('vfr-phone', ['144p'], {name: 'progressive'})
     expect(manifest.picture).toMatchObject({deinterlace: false, deinterlaceReason: 'none'})
@@ -114,6 +121,15 @@ describe('variable and high frame rates', () => {
 
     // segment checks the keyframes and the packaged duration.
     await segmentPackage({inputDir: outputDir, outputDir: `${outputDir}-pkg`, formats: ['hls', 'dash']})
+  })
+
+  it('keeps a VFR recording\'s flash within a frame of its beep', async () => {
+    const source = await clip('vfr-av')
+    expect(await flashSeconds(source)).toBeCloseTo(3, 2)
+    const {rung} = await transcode('vfr-av', ['360p'])
+    const flash = await flashSeconds(rung('360p')) as number
+    expect(Math.abs(flash - 3)).toBeLessThanOrEqual(1 / 30)
+    expect(Math.abs(flash - (await beepSeconds(rung('360p')) as number))).toBeLessThanOrEqual(1 / 30)
   })
 
   it('keeps 60 fps on the top rung and runs 480p and below at 30, all on one segment grid', async () => {

@@ -16,8 +16,8 @@ import {mediaTools} from '../../src/lib/media/tools.js'
 
 export type CorpusKind =
   | 'sdr-reference' | 'hdr-pq' | 'hdr-hlg' | 'sd-reference' | 'sd-bt601' | 'hd-reference' | 'hd-bt601'
-  | 'interlaced-ts' | 'interlaced-mislabelled' | 'vfr-phone' | 'hfr-60' | 'size-change'
-  | 'surround-5.1' | 'surround-7.1' | 'mono' | 'av-offset' | 'anamorphic-dvd'
+  | 'interlaced-ts' | 'interlaced-mislabelled' | 'interlaced-bff-mislabelled' | 'vfr-phone' | 'hfr-60' | 'size-change'
+  | 'surround-5.1' | 'surround-7.1' | 'mono' | 'av-offset' | 'vfr-av' | 'anamorphic-dvd'
 
 interface CorpusEntry {
   file: string
@@ -91,6 +91,11 @@ export const CORPUS: Record<CorpusKind, CorpusEntry> = {
     standsFor: 'woven fields in a stream that says it is progressive (a badly remuxed broadcast capture)',
     make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('720x480', 50, 4), '-vf', 'tinterlace=mode=interleave_top,setfield=prog', ...X264, output]),
   },
+  'interlaced-bff-mislabelled': {
+    file: 'interlaced-bff.mp4',
+    standsFor: 'bottom field first (DV, NTSC capture cards) in a stream that says it is progressive',
+    make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('720x480', 50, 4), '-vf', 'tinterlace=mode=interleave_bottom,setfield=prog', ...X264, output]),
+  },
   'vfr-phone': {
     file: 'vfr-phone.mp4',
     standsFor: 'a phone or screen recording at 30 fps with gaps (a third of the frames missing in bursts)',
@@ -124,6 +129,15 @@ export const CORPUS: Record<CorpusKind, CorpusEntry> = {
     file: 'surround-7.1.mkv',
     standsFor: 'a 7.1 mix: a tone in the centre channel only',
     make: ({ffmpeg, output}) => ffmpeg([...TEST_PATTERN('320x180', 30, 2), ...TONE(2), '-af', 'pan=7.1|FC=c0', ...X264, '-c:a', 'flac', output]),
+  },
+  'vfr-av': {
+    file: 'vfr-av.mp4',
+    standsFor: 'a phone recording with dropped frames before a flash and its beep at 3.0 s (30 fps nominal, a third of the frames missing in bursts)',
+    make: async ({ffmpeg, dir, output}) => {
+      const video = path.join(dir, 'vfr-av-video.mp4')
+      await ffmpeg(['-f', 'lavfi', '-i', String.raw`color=black:s=640x360:r=30:d=5,geq=lum='if(between(N\,90\,91)\,235\,16)':cb=128:cr=128`, '-vf', String.raw`select='not(between(mod(n\,30)\,10\,20))'`, '-fps_mode', 'vfr', ...X264, video])
+      await ffmpeg(['-i', video, '-f', 'lavfi', '-i', String.raw`aevalsrc='if(between(t\,3\,3.06)\,0.5*sin(2*PI*1000*t)\,0)':s=48000:d=5`, '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', output])
+    },
   },
   'anamorphic-dvd': {
     file: 'anamorphic-dvd.mkv',

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {decideDeinterlace, hdrTransfer, nominalFrameRate, planPicture, readIdetVerdict, reducedFrameRate, rungFrameRate, sourceColour} from '../../src/lib/media/picture.js'
+import {decideDeinterlace, deinterlaceFilter, hdrTransfer, nominalFrameRate, planPicture, readIdetVerdict, reducedFrameRate, rungFrameRate, sourceColour} from '../../src/lib/media/picture.js'
 import {buildIdetArgs, collectSizes, idetStartSeconds, parseIdetLine} from '../../src/lib/media/source-analysis.js'
 
 describe('nominalFrameRate', () => {
@@ -20,6 +20,11 @@ describe('nominalFrameRate', () => {
   it('rounds the average up to a common rate when the nominal rate is a time base (WebRTC, MKV)', () => {
     expect(nominalFrameRate('1000/1', '2710/100')).toEqual({rate: {ratio: '30', fps: 30}, variable: true})
     expect(nominalFrameRate('90000/1', '30000/1001')).toEqual({rate: {ratio: '30000/1001', fps: 29.97}, variable: false})
+  })
+
+  it('takes the frame rate, not the field rate, of interlaced H.264 in MPEG-TS (50 beside an average of 25)', () => {
+    expect(nominalFrameRate('50/1', '25/1')).toEqual({rate: {ratio: '25', fps: 25}, variable: false})
+    expect(nominalFrameRate('60000/1001', '30000/1001')).toEqual({rate: {ratio: '30000/1001', fps: 29.97}, variable: false})
   })
 })
 
@@ -44,15 +49,22 @@ describe('interlacing', () => {
     expect(decideDeinterlace('auto', 'tt', {})).toEqual({deinterlace: true, deinterlaceReason: 'field-order'})
     expect(decideDeinterlace('off', 'tt', {})).toEqual({deinterlace: false, deinterlaceReason: 'none'})
     expect(decideDeinterlace('on', 'progressive', {})).toEqual({deinterlace: true, deinterlaceReason: 'forced'})
-    expect(decideDeinterlace('auto', 'progressive', {interlaced: {detected: true, interlacedFrames: 100, progressiveFrames: 0}})).toEqual({deinterlace: true, deinterlaceReason: 'idet'})
+    expect(decideDeinterlace('auto', 'progressive', {interlaced: {detected: true, interlacedFrames: 100, progressiveFrames: 0, topFieldFirst: true}})).toEqual({deinterlace: true, deinterlaceReason: 'idet', fieldParity: 'tff'})
+    expect(decideDeinterlace('auto', undefined, {interlaced: {detected: true, interlacedFrames: 100, progressiveFrames: 0, topFieldFirst: false}})).toEqual({deinterlace: true, deinterlaceReason: 'idet', fieldParity: 'bff'})
     expect(decideDeinterlace('auto', undefined, {})).toEqual({deinterlace: false, deinterlaceReason: 'none'})
   })
 
   it('reads woven fields of one order as interlaced, and mixed or few as not', () => {
-    expect(readIdetVerdict({tff: 100, bff: 0, progressive: 0}).detected).toBe(true)
+    expect(readIdetVerdict({tff: 100, bff: 0, progressive: 0})).toMatchObject({detected: true, topFieldFirst: true})
+    expect(readIdetVerdict({tff: 2, bff: 90, progressive: 1})).toMatchObject({detected: true, topFieldFirst: false})
     expect(readIdetVerdict({tff: 61, bff: 34, progressive: 6}).detected).toBe(false)
     expect(readIdetVerdict({tff: 38, bff: 37, progressive: 25}).detected).toBe(false)
     expect(readIdetVerdict({tff: 10, bff: 0, progressive: 0}).detected).toBe(false)
+  })
+
+  it('deinterlaces in idet\'s field order where the frames say nothing, and in the frames\' own otherwise', () => {
+    expect(deinterlaceFilter({fieldParity: 'bff'})).toBe('bwdif=mode=send_frame:parity=bff:deint=all')
+    expect(deinterlaceFilter({})).toBe('bwdif=mode=send_frame:parity=auto:deint=all')
   })
 
   it('reads idet\'s multi-frame line, and looks a little way in', () => {

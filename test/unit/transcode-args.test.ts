@@ -176,7 +176,7 @@ describe('buildTranscodeArgs with a picture plan', () => {
     expect(args.indexOf('-reinit_filter:v')).toBeLessThan(args.indexOf('-i'))
     const graph = valuesOf(args, '-filter_complex')[0]
     expect(graph).toContain('[0:v:0]scale=1920:1080:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[canvasfit]')
-    expect(graph).toContain('overlay=x=(W-w)/2:y=(H-h)/2:eval=frame:shortest=1[canvas]')
+    expect(graph).toContain('overlay=x=(W-w)/2:y=(H-h)/2:eval=frame:shortest=1:format=auto[canvas]')
     expect(graph).toContain('[canvas]fps=30:start_time=0,split=')
   })
 })

@@ -17,7 +17,8 @@ import {createProgressParser, progressFraction} from './progress.js'
 import {DEFAULT_RATE_CONTROL} from './rate-control.js'
 import {RENDITIONS_FILE} from './renditions.js'
 import {mediaTools} from './tools.js'
-import {type RenditionsManifest, type TranscodeDryRun, type TranscodeOptions, truncationWarning} from './transcode.js'
+import type {RenditionsManifest, TranscodeDryRun, TranscodeOptions} from './transcode.js'
+import {truncationWarning} from './truncation.js'
 
 /** The standard ladder's audio rate: a podcast sounds as the same talk's video would. */
 export const AUDIO_ONLY_BITRATE_KBPS = 128

@@ -57,7 +57,7 @@ export interface PictureFacts {
 /** What a look at the pictures found (source-analysis.ts); absent where it was not needed. */
 export interface PictureAnalysis {
   /** idet over the first frames: interlaced frames against progressive ones. */
-  interlaced?: {detected: boolean; interlacedFrames: number; progressiveFrames: number}
+  interlaced?: {detected: boolean; interlacedFrames: number; progressiveFrames: number; topFieldFirst?: boolean}
   /** Distinct picture sizes met at the keyframes, in order. */
   sizes?: Array<{width: number; height: number}>
 }
@@ -67,6 +67,8 @@ export interface PicturePlan {
   deinterlace: boolean
   /** field-order (the stream says interlaced), idet (the pictures are), forced (--deinterlace on), or none. */
   deinterlaceReason: 'field-order' | 'idet' | 'forced' | 'none'
+  /** The field order where the frames do not carry it (idet found the fields in frames marked progressive). */
+  fieldParity?: 'tff' | 'bff'
   /** The HDR transfer that was tone-mapped to SDR. */
   toneMapped?: HdrTransfer
   /** The source's colour as read, with what was guessed where it said nothing. */
@@ -117,6 +119,10 @@ export function nominalFrameRate(rFrameRate: string | undefined, avgFrameRate: s
   const averageFps = average ? average[0] / average[1] : undefined
   const nominalFps = nominal ? nominal[0] / nominal[1] : undefined
   const variable = (rate: number) => averageFps !== undefined && Math.abs(averageFps - rate) / rate > 0.005
+  // Interlaced H.264 in MPEG-TS often states its field rate (50) beside a frame rate of 25.
+  const fieldRate = averageFps !== undefined && nominalFps !== undefined && Math.abs(nominalFps / averageFps - 2) < 0.01
+  const averageStandard = averageFps === undefined ? undefined : STANDARD_RATES.find(([numerator, denominator]) => Math.abs(numerator / denominator - averageFps) / averageFps < 2e-4)
+  if (fieldRate && averageStandard) return {rate: ratio(...averageStandard), variable: false}
   if (nominal && nominalFps !== undefined && nominalFps >= 1 && nominalFps <= 120) {
     const standard = STANDARD_RATES.find(([numerator, denominator]) => Math.abs(numerator / denominator - nominalFps) / nominalFps < 2e-4)
     const rate = standard ? ratio(...standard) : ratio(...nominal)
@@ -125,8 +131,7 @@ export function nominalFrameRate(rFrameRate: string | undefined, avgFrameRate: s
 
   if (averageFps !== undefined && averageFps >= 1) {
     // An average of 29.97 is a 29.97 stream, not a 30 one with gaps.
-    const standard = STANDARD_RATES.find(([numerator, denominator]) => Math.abs(numerator / denominator - averageFps) / averageFps < 2e-4)
-    if (standard) return {rate: ratio(...standard), variable: false}
+    if (averageStandard) return {rate: ratio(...averageStandard), variable: false}
     const rounded = FALLBACK_RATES.find((rate) => rate >= averageFps * 0.97) ?? 60
     return {rate: ratio(rounded, 1), variable: true}
   }
@@ -182,11 +187,11 @@ function zimgMatrix(matrix: string): string {
 }
 
 /** Decides interlacing from the stream's field order, an idet look, and --deinterlace. */
-export function decideDeinterlace(mode: DeinterlaceMode, fieldOrder: string | undefined, analysis: PictureAnalysis): Pick<PicturePlan, 'deinterlace' | 'deinterlaceReason'> {
+export function decideDeinterlace(mode: DeinterlaceMode, fieldOrder: string | undefined, analysis: PictureAnalysis): Pick<PicturePlan, 'deinterlace' | 'deinterlaceReason' | 'fieldParity'> {
   if (mode === 'off') return {deinterlace: false, deinterlaceReason: 'none'}
   if (mode === 'on') return {deinterlace: true, deinterlaceReason: 'forced'}
   if (fieldOrder && /^(tt|bb|tb|bt)$/.test(fieldOrder)) return {deinterlace: true, deinterlaceReason: 'field-order'}
-  if (analysis.interlaced?.detected) return {deinterlace: true, deinterlaceReason: 'idet'}
+  if (analysis.interlaced?.detected) return {deinterlace: true, deinterlaceReason: 'idet', fieldParity: analysis.interlaced.topFieldFirst === false ? 'bff' : 'tff'}
   return {deinterlace: false, deinterlaceReason: 'none'}
 }
 
@@ -201,10 +206,10 @@ export function needsInterlaceLook(mode: DeinterlaceMode, fieldOrder: string | u
  * video can fool idet on some frames, with no consistent field order, so the verdict asks for 90 % combed frames, four in five of one
  * order, and 20 frames at least; a still picture is "undetermined" and says nothing.
  */
-export function readIdetVerdict(counts: {tff: number; bff: number; progressive: number}): {detected: boolean; interlacedFrames: number; progressiveFrames: number} {
+export function readIdetVerdict(counts: {tff: number; bff: number; progressive: number}): {detected: boolean; interlacedFrames: number; progressiveFrames: number; topFieldFirst: boolean} {
   const interlacedFrames = counts.tff + counts.bff
   const detected = interlacedFrames >= 20 && interlacedFrames >= 0.9 * (interlacedFrames + counts.progressive) && Math.max(counts.tff, counts.bff) >= 0.8 * interlacedFrames
-  return {detected, interlacedFrames, progressiveFrames: counts.progressive}
+  return {detected, interlacedFrames, progressiveFrames: counts.progressive, topFieldFirst: counts.tff >= counts.bff}
 }
 
 /** The largest rung (short side) that runs at the reduced rate of a high-frame-rate source. */
@@ -306,18 +311,24 @@ export function colourLutApply(plan: PicturePlan, inLabel: string, lutLabel: str
     `[${inLabel}rgb][${lutLabel}]haldclut=interp=tetrahedral,zscale=m=709:r=limited,format=yuv420p,${BT709_PARAMS}[${outLabel}]`
 }
 
-/** bwdif, one frame per frame (the field order is the stream's, or found by the filter). */
-export const DEINTERLACE_FILTER = 'bwdif=mode=send_frame:parity=auto:deint=all'
+/**
+ * bwdif, one frame per frame. The field order is the frames' own (a stream that says it is
+ * interlaced), or idet's where the frames are marked progressive (parity=auto would take those as
+ * top field first, and deinterlace bottom-first DV in the wrong order of time).
+ */
+export function deinterlaceFilter(plan: Pick<PicturePlan, 'fieldParity'>): string {
+  return `bwdif=mode=send_frame:parity=${plan.fieldParity ?? 'auto'}:deint=all`
+}
 
 /**
- * The filters on the decoded picture before the ladder splits it, without the colour LUT: fitted to
- * the canvas when its size changes, deinterlaced, at the output rate. `start_time=0` pads the start
+ * The filters on the decoded picture before the ladder splits it (after the canvas, before the
+ * colour LUT): deinterlaced, at the output rate. `start_time=0` pads the start
  * with the first picture when the video starts after the audio, so every rung starts at 0 with the
  * audio (hls.js reads the fragments' times and ignores MP4 edit lists).
  */
 export function sourcePictureFilters(plan: PicturePlan): string[] {
   return [
-    ...(plan.deinterlace ? [DEINTERLACE_FILTER] : []),
+    ...(plan.deinterlace ? [deinterlaceFilter(plan)] : []),
     ...(plan.keepFrameTiming ? [] : [`fps=${plan.frameRate.ratio}:start_time=0`]),
   ]
 }
@@ -328,11 +339,13 @@ export function sourcePictureFilters(plan: PicturePlan): string[] {
  * `-reinit_filter:v 0`: scale then adapts to each new size itself, where ffmpeg would otherwise
  * rebuild the whole graph (and restart the frame-rate and padding state) at every change.
  */
-export function canvasChain(canvas: {width: number; height: number}, frameRate: FrameRate, inLabel: string, outLabel: string): string {
+export function canvasChain(canvas: {width: number; height: number}, frameRate: FrameRate, inLabel: string, outLabel: string, options: {interlaced?: boolean} = {}): string {
   const {width, height} = canvas
-  return `[${inLabel}]scale=${width}:${height}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[${outLabel}fit];` +
+  // interl=1: woven fields are scaled each on its own, so bwdif after still finds them. format=auto:
+  // the canvas takes the picture's own format (10-bit HDR stays 10-bit until it is tone-mapped).
+  return `[${inLabel}]scale=${width}:${height}:force_original_aspect_ratio=decrease:force_divisible_by=2${options.interlaced ? ':interl=1' : ''},setsar=1[${outLabel}fit];` +
     `color=black:s=${width}x${height}:r=${frameRate.ratio}[${outLabel}bg];` +
-    `[${outLabel}bg][${outLabel}fit]overlay=x=(W-w)/2:y=(H-h)/2:eval=frame:shortest=1[${outLabel}]`
+    `[${outLabel}bg][${outLabel}fit]overlay=x=(W-w)/2:y=(H-h)/2:eval=frame:shortest=1:format=auto[${outLabel}]`
 }
 
 /** A rung's colour: its primaries, transfer and matrix as ffmpeg names them; always limited range. */

@@ -276,7 +276,9 @@ async function readProbe(input: string, options: {signal?: AbortSignal}): Promis
       })
     }
 
-    if (error instanceof ExternalError && error.stderrTail !== undefined) {
+    // ffprobe says 1 for a file it cannot read; anything else (127: a library missing, 137: out of
+    // memory) is the tool's failure, not the file's.
+    if (error instanceof ExternalError && error.toolExitCode === 1 && error.stderrTail !== undefined) {
       const reason = error.stderrTail.split('\n').filter(Boolean).pop() ?? 'unreadable'
       throw new UserError(`${input} is not a media file ffprobe can read (${reason.replace(`${input}: `, '')})`, {cause: error})
     }

@@ -78,7 +78,7 @@ export function buildVideoLadderChains(renditions: readonly PlannedRendition[], 
   let filters: string[] = []
   if (picture) {
     if (picture.canvas) {
-      chains.push(canvasChain(picture.canvas, picture.frameRate, '0:v:0', 'canvas'))
+      chains.push(canvasChain(picture.canvas, picture.frameRate, '0:v:0', 'canvas', {interlaced: picture.deinterlace}))
       input = '[canvas]'
     }
 
@@ -163,7 +163,7 @@ export function buildTranscodeArgs(options: TranscodeArgsInput): string[] {
       ...(options.tune ? ['-tune', options.tune] : []),
       '-profile:v', rendition.profile,
       ...rateControlArgs(options.rates?.[index] ?? fixedRate(rendition)),
-      // Same frame count in every rung (they share one decode), keyframes on segment boundaries.
+      // Keyframes on segment boundaries, the same times in every rung (a reduced-rate rung has half the frames).
       ...closedGopArgs(rungRate, options.segmentDurationSeconds),
       ...(options.picture ? colourTagArgs(ladderColours(options.renditions, options.sourcePicture, options.picture)[index] as RungColour) : []),
     )

@@ -15,6 +15,7 @@ import {type AudioRendition, transcodeAudioOnly} from './audio-only.js'
 import {decodedPicture, isAudioOnly, type MediaFacts, probeMedia, probeSource, type SourceFacts} from './probe.js'
 import {type DeinterlaceMode, type PicturePlan, planPicture} from './picture.js'
 import {RENDITIONS_FILE} from './renditions.js'
+import {truncationWarning} from './truncation.js'
 import {analyseSource} from './source-analysis.js'
 import {createProgressParser, progressFraction} from './progress.js'
 import {measureVideoBitrates} from './bitrate.js'
@@ -25,6 +26,7 @@ import {buildTranscodeArgs, gopFrames} from './transcode-args.js'
 import {mediaTools} from './tools.js'
 
 export {RENDITIONS_FILE} from './renditions.js'
+export {truncationWarning} from './truncation.js'
 
 export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const
 export type X264Preset = (typeof X264_PRESETS)[number]
@@ -149,18 +151,6 @@ export function assertWholeFrames(segmentDurationSeconds: number, frameRate: num
   })
 }
 
-/** Declared durations this much longer than what decodes mean a cut-off recording (a second, or 2 %). */
-const TRUNCATION_TOLERANCE_SECONDS = 1
-const TRUNCATION_TOLERANCE_FRACTION = 0.02
-
-/** A warning when the source declared more than could be decoded (a recording cut off with its index at the front). */
-export function truncationWarning(input: string, declaredSeconds: number | undefined, decodedSeconds: number): string | undefined {
-  if (!declaredSeconds || !(declaredSeconds > 0)) return undefined
-  const missing = declaredSeconds - decodedSeconds
-  if (missing <= Math.max(TRUNCATION_TOLERANCE_SECONDS, declaredSeconds * TRUNCATION_TOLERANCE_FRACTION)) return undefined
-  return `${path.basename(input)} declares ${declaredSeconds.toFixed(1)} s but only ${decodedSeconds.toFixed(1)} s could be decoded: the recording looks cut off. The renditions hold the ${decodedSeconds.toFixed(1)} s that are there.`
-}
-
 function validatePreset(preset: string): string {
   if (!(X264_PRESETS as readonly string[]).includes(preset)) {
     throw new UserError(`Unknown x264 preset "${preset}"`, {hint: `Use one of: ${X264_PRESETS.join(', ')}`})
@@ -222,12 +212,14 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
     const warnings: string[] = []
     if (rateControl === 'per-title' && !((source.durationSeconds ?? 0) >= 0.5)) {
       warnings.push(`${path.basename(input)}: its duration is unknown or under half a second, so per-title had nothing to probe: each rung used capped-crf's quality.`)
+    } else if (rateControl === 'per-title' && picture.canvas) {
+      // The probe joins stretches of the raw source, which cannot be joined when their sizes differ.
+      warnings.push(`${path.basename(input)}: its picture size changes part-way, so per-title had nothing it could probe: each rung used capped-crf's quality.`)
     } else if (rateControl === 'per-title') {
-      const picture = decodedPicture(source.video)
       complexityProbe = await runComplexityProbe({
         ffmpeg,
         input,
-        source: {durationSeconds: source.durationSeconds ?? 0, ...picture},
+        source: {durationSeconds: source.durationSeconds ?? 0, ...decodedPicture(source.video)},
         preset,
         frameRate: source.video.frameRate,
         segmentDurationSeconds,
@@ -250,13 +242,14 @@ export async function transcodeLadder(options: TranscodeOptions): Promise<Rendit
       await runProcess(ffmpeg, argsFor(staging, rates), {signal: options.signal, onStdoutLine: onProgressLine})
     }
 
-    const renditions = await Promise.all(plan.map((planned, index) => describeRendition(staging, planned, rates[index] as RungRateControl, hasAudio, options.signal)))
+    const renditions = await Promise.all(plan.map((planned, index) => describeRendition(staging, planned, rates[index] as RungRateControl, hasAudio, segmentDurationSeconds, options.signal)))
     const truncated = truncationWarning(input, source.durationSeconds, Math.max(...renditions.map((rendition) => rendition.durationSeconds)))
     const manifest: RenditionsManifest = {
       version: 1,
       createdAt: new Date().toISOString(),
       source,
       segmentDurationSeconds,
+      // The top rungs' GOP; a reduced-rate rung (picture.reducedFrameRate) has half as many frames in the same time.
       gopFrames: gopFrames(source.video.frameRate, segmentDurationSeconds),
       preset,
       hasAudio,
@@ -386,11 +379,11 @@ async function encodeChunkVideo(job: ChunkedEncode, tasks: readonly ChunkTask[],
   }
 }
 
-async function describeRendition(dir: string, planned: PlannedRendition, rateControl: RungRateControl, hasAudio: boolean, signal?: AbortSignal): Promise<Rendition> {
+async function describeRendition(dir: string, planned: PlannedRendition, rateControl: RungRateControl, hasAudio: boolean, segmentDurationSeconds: number, signal?: AbortSignal): Promise<Rendition> {
   const file = `${planned.name}.mp4`
   const facts = await probeSource(path.join(dir, file), {signal})
   const {ffprobe} = await mediaTools()
-  const measuredVideo = await measureVideoBitrates(ffprobe, path.join(dir, file), facts.durationSeconds ?? 0, signal)
+  const measuredVideo = await measureVideoBitrates(ffprobe, path.join(dir, file), facts.durationSeconds ?? 0, signal, segmentDurationSeconds)
   const videoCodec = avcCodecString(facts.video.profile, facts.video.level)
   const audioCodec = hasAudio ? AAC_LC_CODEC : undefined
   return {
