@@ -163,6 +163,12 @@ describe('changes part-way', () => {
     expect(await stripLuma(rung('360p'), 4.5, {x: 0.3, width: 0.4})).toBeGreaterThan(40)
     expect(await stripLuma(rung('360p'), 1.5, {x: 0, width: 0.1})).toBeGreaterThan(20)
   })
+
+  it('falls back from per-title to capped-crf on such a recording, and says so', async () => {
+    const manifest = (await transcodeLadder({input: await clip('size-change'), outputDir: path.join(work.dir, 'out-size-change-per-title'), rungs: standardLadder(['360p']), segmentDurationSeconds: 2, preset: 'ultrafast', rateControl: 'per-title'})) as RenditionsManifest
+    expect(manifest.warnings?.join(' ')).toMatch(/picture size changes part-way/)
+    expect(manifest.renditions[0]?.rateControl).toMatchObject({mode: 'crf', crf: 23})
+  })
 })
 
 describe('odd shapes', () => {
