@@ -10,6 +10,7 @@ import type HlsJs from 'hls.js'
 
 import type {Rendition} from './device.js'
 import {shortSide} from './device.js'
+import {createRecoveryBudget} from './recovery.js'
 
 declare const Hls: typeof HlsJs
 declare const dashjs: typeof DashJs
@@ -98,14 +99,17 @@ export function createHlsPlayer(options: PlayerOptions): Player {
   })
   // A live stream's playlist or part that failed every retry (an origin restarting, a network
   // blip): load again, a few times, before giving up; any fragment loaded since resets the count.
-  let networkRecoveries = 0
+  // A media error (a fragment the decoder refused): hls.js's recoverMediaError, twice at most in a
+  // row, then the viewer is told; without a limit a broken stream loops on it for ever.
+  const networkRecoveries = createRecoveryBudget(3)
+  const mediaRecoveries = createRecoveryBudget(2)
   hls.on(Hls.Events.FRAG_LOADED, () => {
-    networkRecoveries = 0
+    networkRecoveries.reset()
+    mediaRecoveries.reset()
   })
   hls.on(Hls.Events.ERROR, (_event, data) => {
-    if (data.fatal && data.type === Hls.ErrorTypes.NETWORK_ERROR && wasLive && networkRecoveries < 3) {
-      networkRecoveries += 1
-      console.warn(`hls.js: ${data.details}; loading again (${networkRecoveries}/3)`)
+    if (data.fatal && data.type === Hls.ErrorTypes.NETWORK_ERROR && wasLive && networkRecoveries.tryAgain()) {
+      console.warn(`hls.js: ${data.details}; loading again (${networkRecoveries.used}/3)`)
       hls.startLoad()
       return
     }
@@ -115,7 +119,8 @@ export function createHlsPlayer(options: PlayerOptions): Player {
       console.debug(`hls.js: ${data.details}${data.error ? ` (${data.error.message})` : ''}`)
       return
     }
-    if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries.tryAgain()) {
+      console.warn(`hls.js: ${data.details}; recovering (${mediaRecoveries.used}/2)`)
       hls.recoverMediaError()
       return
     }

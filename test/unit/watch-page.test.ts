@@ -5,6 +5,7 @@ import {allowedOrigin, isSameOrigin, parseCorsOrigins} from '../../src/lib/api/c
 import {contentSecurityPolicy, escapeHtml, renderWatchPage} from '../../src/lib/api/pages.js'
 import {allowedRenditions, guessDevice, renditionForPicture} from '../../src/web/device.js'
 import {type LatencyLine, nextLatencyLine} from '../../src/web/latency.js'
+import {createRecoveryBudget} from '../../src/web/recovery.js'
 import {compareComments, formatMediaTime, isShown} from '../../src/web/timeline.js'
 
 const ladder = [
@@ -143,5 +144,16 @@ describe('the latency line', () => {
 
   it('shows the first reading at once, and nothing when the player has none', () => {
     expect(read([18, undefined, 2])).toEqual([18, undefined, 2])
+  })
+})
+
+describe('recovery budget', () => {
+  it('allows a fixed number of tries in a row, and starts again after progress', () => {
+    const budget = createRecoveryBudget(2)
+    expect([budget.tryAgain(), budget.tryAgain(), budget.tryAgain()]).toEqual([true, true, false])
+    expect(budget.used).toBe(2)
+    budget.reset()
+    expect(budget.tryAgain()).toBe(true)
+    expect(budget.used).toBe(1)
   })
 })
