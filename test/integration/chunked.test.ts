@@ -15,7 +15,7 @@ import {listJobs} from '../../src/lib/jobs/queue.js'
 import {runCli, startCli} from '../support/cli.js'
 import {framePresentationTimes, keyframeTimes, makeClip, makeTempDir, probeStreams, ssimDb} from '../support/media.js'
 import {runMotoSuites, startMoto, useFakeAwsCredentials} from '../support/moto.js'
-import {claimRedisDb} from '../support/redis.js'
+import {claimRedisDb, runRedisSuites} from '../support/redis.js'
 import {waitFor} from '../support/wait.js'
 
 let work: Awaited<ReturnType<typeof makeTempDir>>
@@ -67,7 +67,7 @@ describe('transcode --chunk-seconds', () => {
   })
 
   // Compared with the one-process encode of the test above (tests in a file run in order).
-  it('spreads the chunks over queue workers (--queue) with the same result', async () => {
+  it.runIf(runRedisSuites)('spreads the chunks over queue workers (--queue) with the same result', async () => {
     const redis = await claimRedisDb()
     const {db, url: queue} = redis
     const workers = [1, 2].map((n) => startCli(['worker', '--queue', queue, '--data-dir', path.join(work.dir, `w${n}`)]))
@@ -95,7 +95,7 @@ describe('transcode --chunk-seconds', () => {
   })
 })
 
-describe.runIf(runMotoSuites)('chunks between machines, through S3 (moto)', () => {
+describe.runIf(runMotoSuites && runRedisSuites)('chunks between machines, through S3 (moto)', () => {
   it('a queued chunked job from S3: workers with disks of their own read the input from S3 and return chunks through it, leaving nothing behind', async () => {
     useFakeAwsCredentials()
     const moto = await startMoto()
