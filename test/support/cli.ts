@@ -3,6 +3,8 @@ import {spawn} from 'node:child_process'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {trackChild} from './children.js'
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = path.join(ROOT, 'bin', 'run.js')
 
@@ -21,7 +23,7 @@ export interface CliRun {
 export function startCli(args: string[], options: {env?: Record<string, string | undefined>; cwd?: string} = {}): CliRun {
   const env: Record<string, string | undefined> = {...process.env, CI: 'true', ...options.env}
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
-  const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = trackChild(spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe']}))
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => {

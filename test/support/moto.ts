@@ -5,6 +5,7 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import net from 'node:net'
 
+import {trackChild} from './children.js'
 import {waitFor} from './wait.js'
 
 export const motoInstalled = spawnSync('python3', ['-c', 'import moto.server'], {stdio: 'ignore'}).status === 0
@@ -38,7 +39,7 @@ export function useFakeAwsCredentials(): void {
 export async function startMoto(): Promise<MotoServer> {
   if (!motoInstalled) throw new Error('moto is not installed (python3 -m moto.server); the S3/CloudFront tests need it')
   const port = await freePort()
-  const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
+  const child: ChildProcess = trackChild(spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'}))
   const endpoint = `http://127.0.0.1:${port}`
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error('moto exited')

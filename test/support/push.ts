@@ -1,6 +1,8 @@
 /** A broadcaster: ffmpeg pushing a generated clip in real time (-re) to an RTMP URL. */
 import {spawn} from 'node:child_process'
 
+import {trackChild} from './children.js'
+
 export interface Push {
   exited: boolean
   done: Promise<{code: number | null; stderr: string}>
@@ -31,7 +33,7 @@ export function startPush(url: string, options: PushOptions): Push {
     ...(options.audio === false ? [] : ['-c:a', 'aac', '-b:a', '96k']),
     '-f', 'flv', url,
   ]
-  const child = spawn('ffmpeg', args, {stdio: ['ignore', 'ignore', 'pipe']})
+  const child = trackChild(spawn('ffmpeg', args, {stdio: ['ignore', 'ignore', 'pipe']}))
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const push: Push = {
