@@ -306,7 +306,7 @@ export class LlStream {
     return {body: this.follow(track, segment, start, () => segment.parts[index]?.end ?? (segment.complete ? segment.size : undefined)), complete: false}
   }
 
-  /** A whole segment: read from storage's copy when complete, or followed while it is written. */
+  /** A whole segment: read from the encoder's file in the work folder when complete, or followed while it is written. */
   async segment(segmentUri: string): Promise<{body: Readable; complete: boolean; size?: number}> {
     const {track, msn} = this.requestedSegment(segmentUri)
     const begun = () => track.segment(msn) !== undefined
