@@ -12,7 +12,7 @@ import path from 'node:path'
 import {Parser} from 'm3u8-parser'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {LlTrack} from '../../src/lib/ingest/ll-index.js'
+import {LlTrack} from '../../src/lib/origin/ll-index.js'
 import {LlNotFoundError, LlStream, LlTimeoutError, LlTooFarAheadError} from '../../src/lib/origin/ll-stream.js'
 import {chunk, initSegment, NON_SYNC, styp, SYNC} from '../support/fmp4-boxes.js'
 

@@ -12,7 +12,7 @@ import {type FileHandle, open, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {Readable} from 'node:stream'
 
-import {type LlChunkPart, LlTrack, type LlTrackSegment} from '../ingest/ll-index.js'
+import {type LlChunkPart, LlTrack, type LlTrackSegment} from './ll-index.js'
 import {withSegmentsInProgress} from '../package/live-mpd.js'
 import {type BlockingRequest, buildLlMediaPlaylist, type LlRenditionReport} from '../package/ll-hls.js'
 
