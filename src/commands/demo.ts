@@ -4,7 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom} from '../cli/flags.js'
 import {startApiServer} from '../lib/api/serve.js'
 import {type DemoResult, runDemo} from '../lib/demo.js'
-import {X264_PRESETS} from '../lib/media/transcode.js'
+import {X264_PRESETS} from '../lib/media/encoder-settings.js'
 
 export default class Demo extends BaseCommand {
   static override summary = 'Run the whole VOD pipeline on a generated test clip, into the data directory; with --serve, serve it to watch.'

@@ -8,7 +8,8 @@ import {validatePartDuration} from '../lib/ingest/live-args.js'
 import {startIngestServer} from '../lib/ingest/server.js'
 import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
 import {loadLadder} from '../lib/media/ladder.js'
-import {validateSegmentDuration, X264_PRESETS} from '../lib/media/transcode.js'
+import {X264_PRESETS} from '../lib/media/encoder-settings.js'
+import {validateSegmentDuration} from '../lib/media/transcode.js'
 
 export interface IngestResult {
   rtmpUrl: string

@@ -12,7 +12,7 @@ import type {EnqueueResult} from '../lib/jobs/queue.js'
 import {videoIdFromInput, type VodJobProgress, type VodJobSpec} from '../lib/jobs/vod-job.js'
 import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
 import {DEFAULT_RATE_CONTROL, parseRateControl, RATE_CONTROL_MODES} from '../lib/media/rate-control.js'
-import {X264_PRESETS} from '../lib/media/transcode.js'
+import {X264_PRESETS} from '../lib/media/encoder-settings.js'
 import {parseFormats} from '../lib/package/manifest.js'
 import {isStorageUri} from '../lib/storage/open.js'
 

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom, signingFlags, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {startApiServer} from '../lib/api/serve.js'
-import {X264_PRESETS} from '../lib/media/transcode.js'
+import {X264_PRESETS} from '../lib/media/encoder-settings.js'
 import {resolveSigning} from '../lib/cdn/config.js'
 
 export interface ServeResult {

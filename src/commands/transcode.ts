@@ -8,7 +8,8 @@ import {UserError} from '../lib/errors.js'
 import {loadLadder} from '../lib/media/ladder.js'
 import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
 import {DEFAULT_RATE_CONTROL, parseRateControl, RATE_CONTROL_MODES} from '../lib/media/rate-control.js'
-import {type RenditionsManifest, type TranscodeDryRun, transcodeLadder, X264_PRESETS} from '../lib/media/transcode.js'
+import {X264_PRESETS} from '../lib/media/encoder-settings.js'
+import {type RenditionsManifest, type TranscodeDryRun, transcodeLadder} from '../lib/media/transcode.js'
 
 export default class Transcode extends BaseCommand {
   static override summary = 'Transcode one source into a ladder of H.264/AAC renditions (never upscaled).'

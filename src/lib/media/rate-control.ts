@@ -16,7 +16,7 @@
 import {UserError} from '../errors.js'
 import type {EncoderAnalysis, RungRateControl} from './ffmpeg-fragments.js'
 import type {PlannedRendition, Rung} from './ladder.js'
-import type {X264Preset} from './transcode.js'
+import type {X264Preset} from './encoder-settings.js'
 
 export const RATE_CONTROL_MODES = ['cbr-ish', 'capped-crf', 'per-title'] as const
 export type RateControlMode = (typeof RATE_CONTROL_MODES)[number]

@@ -14,6 +14,7 @@ import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './
 import {type AudioRendition, transcodeAudioOnly} from './audio-only.js'
 import {decodedPicture, isAudioOnly, type MediaFacts, probeMedia, probeSource, type SourceFacts} from './probe.js'
 import {type DeinterlaceMode, type PicturePlan, planPicture} from './picture.js'
+import {validatePreset} from './encoder-settings.js'
 import {RENDITIONS_FILE} from './renditions.js'
 import {truncationWarning} from './truncation.js'
 import {analyseSource} from './source-analysis.js'
@@ -28,8 +29,6 @@ import {mediaTools} from './tools.js'
 export {RENDITIONS_FILE} from './renditions.js'
 export {truncationWarning} from './truncation.js'
 
-export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const
-export type X264Preset = (typeof X264_PRESETS)[number]
 
 export interface Rendition {
   name: string
@@ -149,14 +148,6 @@ export function assertWholeFrames(segmentDurationSeconds: number, frameRate: num
   throw new UserError(`A segment of ${segmentDurationSeconds} s is ${Number(frames.toFixed(3))} frames at the source's ${Number(frameRate.toFixed(3))} fps: segments must hold a whole number of frames`, {
     hint: `Use --segment-duration ${nearest.join(' or ')}.`,
   })
-}
-
-function validatePreset(preset: string): string {
-  if (!(X264_PRESETS as readonly string[]).includes(preset)) {
-    throw new UserError(`Unknown x264 preset "${preset}"`, {hint: `Use one of: ${X264_PRESETS.join(', ')}`})
-  }
-
-  return preset
 }
 
 export async function transcodeLadder(options: TranscodeOptions & {dryRun: true}): Promise<TranscodeDryRun>
