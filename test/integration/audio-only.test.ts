@@ -12,7 +12,7 @@ import mpd from 'mpd-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startApiServer, type RunningServer} from '../../src/lib/api/serve.js'
-import type {RenditionsManifest} from '../../src/lib/media/transcode.js'
+import type {RenditionsManifest} from '../../src/lib/media/renditions.js'
 import type {PackageManifest} from '../../src/lib/package/manifest.js'
 import {segmentPackage} from '../../src/lib/package/segment.js'
 import {parseM3u8} from '../../src/lib/package/verify.js'

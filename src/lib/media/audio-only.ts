@@ -15,9 +15,9 @@ import {AAC_LC_CODEC} from './codecs.js'
 import {type AudioOnlySourceFacts, isAudioOnly, probeMedia} from './probe.js'
 import {createProgressParser, progressFraction} from './progress.js'
 import {DEFAULT_RATE_CONTROL} from './rate-control.js'
-import {RENDITIONS_FILE} from './renditions.js'
+import {type AudioRendition, RENDITIONS_FILE, type RenditionsManifest} from './renditions.js'
 import {mediaTools} from './tools.js'
-import type {RenditionsManifest, TranscodeDryRun, TranscodeOptions} from './transcode.js'
+import type {TranscodeDryRun, TranscodeOptions} from './transcode.js'
 import {truncationWarning} from './truncation.js'
 
 /** The standard ladder's audio rate: a podcast sounds as the same talk's video would. */
@@ -25,18 +25,6 @@ export const AUDIO_ONLY_BITRATE_KBPS = 128
 export const AUDIO_ONLY_FILE = 'audio.m4a'
 
 /** The one rendition of an audio-only source, in renditions.json's `audioRendition`. */
-export interface AudioRendition {
-  name: string
-  bitrateKbps: number
-  /** RFC 6381, for HLS CODECS and DASH @codecs: "mp4a.40.2". */
-  codecs: string
-  channels: number
-  sampleRate: number
-  durationSeconds: number
-  /** File name inside the output directory (an MP4 holding only the audio). */
-  file: string
-  sizeBytes: number
-}
 
 /** The argv: the first audio stream (cover art dropped), 5.1 downmixed and mono upmixed to stereo 48 kHz, AAC-LC. */
 export function buildAudioOnlyArgs(input: string, outputDir: string, channels?: number): string[] {

@@ -9,7 +9,7 @@ import path from 'node:path'
 
 import {UserError} from '../errors.js'
 import {runProcess} from '../process.js'
-import {readRenditionsManifest} from '../package/manifest.js'
+import {readRenditionsManifest} from './renditions.js'
 import {measureVideoBitrates} from './bitrate.js'
 import {BASE_ARGS} from './ffmpeg-fragments.js'
 import {mediaTools} from './tools.js'

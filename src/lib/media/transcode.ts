@@ -10,12 +10,12 @@ import {assertReplaceableDir, commitStagingDir, createStagingDir, ensureDir, rem
 import {runProcess} from '../process.js'
 import {buildAudioArgs, buildChunkArgs, buildJoinArgs, type ChunkEncoder, chunkPrerollSeconds, type ChunkPlan, type ChunkTask, concatList, planChunks} from './chunks.js'
 import {AAC_LC_CODEC, avcCodecString} from './codecs.js'
-import {type H264Profile, planLadder, type PlannedRendition, type Rung} from './ladder.js'
-import {type AudioRendition, transcodeAudioOnly} from './audio-only.js'
+import {planLadder, type PlannedRendition, type Rung} from './ladder.js'
+import {transcodeAudioOnly} from './audio-only.js'
 import {decodedPicture, isAudioOnly, type MediaFacts, probeMedia, probeSource, type SourceFacts} from './probe.js'
 import {type DeinterlaceMode, type PicturePlan, planPicture} from './picture.js'
 import {validatePreset} from './encoder-settings.js'
-import {RENDITIONS_FILE} from './renditions.js'
+import {type Rendition, RENDITIONS_FILE, type RenditionsManifest} from './renditions.js'
 import {truncationWarning} from './truncation.js'
 import {analyseSource} from './source-analysis.js'
 import {createProgressParser, progressFraction} from './progress.js'
@@ -26,63 +26,7 @@ import {type ComplexityProbe, DEFAULT_RATE_CONTROL, planRates, type RateControlM
 import {buildTranscodeArgs, gopFrames} from './transcode-args.js'
 import {mediaTools} from './tools.js'
 
-export {RENDITIONS_FILE} from './renditions.js'
-export {truncationWarning} from './truncation.js'
 
-
-export interface Rendition {
-  name: string
-  width: number
-  height: number
-  videoBitrateKbps: number
-  maxRateKbps: number
-  bufferSizeKbps: number
-  /** Absent when the source has no audio. */
-  audioBitrateKbps?: number
-  profile: H264Profile
-  videoCodec: string
-  audioCodec?: string
-  /** HLS CODECS value for this rendition with its audio, e.g. "avc1.64001f,mp4a.40.2". */
-  codecs: string
-  frameRate: number
-  durationSeconds: number
-  /** File name inside the output directory. */
-  file: string
-  sizeBytes: number
-  /** How the video's bits were spent (absent in renditions.json files of earlier versions: the fixed rate). */
-  rateControl?: RungRateControl
-  /** The real video bit rates, measured from the packets: average, and peak over one segment. */
-  measuredVideo?: {averageKbps: number; peakKbps: number}
-}
-
-/** The content of renditions.json, and the `--json` result of `transcode`. */
-export interface RenditionsManifest {
-  version: 1
-  createdAt: string
-  /** Audio-only facts (no `video`) exactly when hasVideo is false. */
-  source: MediaFacts
-  segmentDurationSeconds: number
-  /** Absent for an audio-only source. */
-  gopFrames?: number
-  /** The x264 preset; absent for an audio-only source. */
-  preset?: string
-  hasAudio: boolean
-  /**
-   * False for an audio-only source (a podcast: media/audio-only.ts): `renditions` is then empty and
-   * `audioRendition` holds its one AAC rendition. Absent (files of earlier versions too): video.
-   */
-  hasVideo?: boolean
-  audioRendition?: AudioRendition
-  /** The --rate-control mode (absent in files of earlier versions: cbr-ish). */
-  rateControl?: RateControlMode
-  /** What was done to the picture before scaling: deinterlacing, tone-mapping, frame rate, canvas (picture.ts). */
-  picture?: PicturePlan
-  /** per-title: what the complexity probe measured. */
-  complexityProbe?: ComplexityProbe
-  renditions: Rendition[]
-  /** What the user should know although it worked (a source cut off short of what it declares). */
-  warnings?: string[]
-}
 
 export interface TranscodeDryRun {
   dryRun: true

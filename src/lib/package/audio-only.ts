@@ -7,7 +7,7 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {UserError} from '../errors.js'
-import type {AudioRendition} from '../media/audio-only.js'
+import type {AudioRendition} from '../media/renditions.js'
 import {isAudioOnly, probeMedia} from '../media/probe.js'
 
 /** The file is there, of the size written down, and holds audio and no video. */

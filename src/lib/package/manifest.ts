@@ -6,8 +6,6 @@ import path from 'node:path'
 
 import {UserError} from '../errors.js'
 import {readJsonFile} from '../files.js'
-import {RENDITIONS_FILE} from '../media/renditions.js'
-import type {RenditionsManifest} from '../media/transcode.js'
 
 export const PACKAGE_MANIFEST_FILE = 'livectl-package.json'
 export const HLS_MASTER_FILE = 'master.m3u8'
@@ -85,27 +83,6 @@ export function parseFormats(value: string): PackageFormat[] {
   }
 
   return formats as PackageFormat[]
-}
-
-/** Reads and sanity-checks a transcode output's renditions.json. */
-export async function readRenditionsManifest(dir: string): Promise<RenditionsManifest> {
-  const file = path.join(dir, RENDITIONS_FILE)
-  const manifest = (await readJsonFile(file, new UserError(`${dir} is not a transcode output: ${RENDITIONS_FILE} is missing`, {
-    hint: 'Run `livectl transcode INPUT -o DIR` first and segment that DIR.',
-  }))) as RenditionsManifest
-  // An audio-only source's (hasVideo false) lists no video renditions, and its audio in audioRendition.
-  const audioOnly = manifest.hasVideo === false
-  if (manifest.version !== 1 || !Array.isArray(manifest.renditions) || (audioOnly ? !manifest.audioRendition : manifest.renditions.length === 0)) {
-    throw new UserError(`${file} is not a livectl renditions manifest (version 1 with at least one rendition)`)
-  }
-
-  for (const rendition of [...manifest.renditions, ...(manifest.audioRendition ? [manifest.audioRendition] : [])]) {
-    if (typeof rendition.file !== 'string' || rendition.file.includes('/') || rendition.file.startsWith('.')) {
-      throw new UserError(`${file}: rendition file names must be plain names inside the directory`)
-    }
-  }
-
-  return manifest
 }
 
 export async function readPackageManifest(dir: string): Promise<PackageManifest> {

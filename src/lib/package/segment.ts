@@ -13,7 +13,8 @@ import {avcCodecString} from '../media/codecs.js'
 import {probeSource} from '../media/probe.js'
 import {mediaTools} from '../media/tools.js'
 import {createProgressParser, progressFraction} from '../media/progress.js'
-import type {Rendition, RenditionsManifest, TranscodeProgress} from '../media/transcode.js'
+import {type Rendition, type RenditionsManifest, readRenditionsManifest} from '../media/renditions.js'
+import type {TranscodeProgress} from '../media/transcode.js'
 import {runProcess} from '../process.js'
 import {checkAudioRenditionFile} from './audio-only.js'
 import {buildMasterPlaylist} from './hls-master.js'
@@ -26,7 +27,6 @@ import {
   type PackageManifest,
   type PackageSegment,
   type PackageTrack,
-  readRenditionsManifest,
 } from './manifest.js'
 import {setMpdBandwidths} from './mpd-bandwidth.js'
 import {buildPackageArgs, mediaPlaylistName} from './package-args.js'
