@@ -24,5 +24,5 @@ export default tseslint.config(
     },
   },
   {files: ['src/lib/process.ts'], rules: {'no-restricted-imports': 'off'}},
-  {files: ['bin/*.js'], languageOptions: {globals: {process: 'readonly'}}},
+  {files: ['bin/*.js'], languageOptions: {globals: {process: 'readonly', URL: 'readonly'}}},
 )

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# shellcheck source=scripts/node.sh
+source scripts/node.sh
 node bin/run.js demo --serve "$@"

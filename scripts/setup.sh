@@ -29,9 +29,16 @@ install_missing --no-install-recommends libxml2-utils
 # Chromium as measured in ../shared/FACTS.md: with its recommended packages.
 if [ "${LIVECTL_SETUP_BROWSER:-1}" != "0" ]; then install_missing "" chromium; fi
 
+# Node 22 or newer (24 LTS): installed into .node/ from the npm registry when the machine's is older.
+# shellcheck source=scripts/node.sh
+source scripts/node.sh
+
 # ffmpeg-static is optional: its binary download fails without internet and npm skips it.
-echo "setup: installing npm dependencies"
+echo "setup: installing npm dependencies (Node $(node -v))"
 npm ci --no-audit --no-fund --loglevel=error
+# npm scripts (npm test among them) put node_modules/.bin first on PATH: a link there makes them run on
+# the Node that built the native addons, even when npm itself was started by an older system Node.
+if [ -x .node/bin/node ]; then ln -sf ../../.node/bin/node node_modules/.bin/node; fi
 echo "setup: building"
 npm run build --silent
 node bin/run.js doctor

@@ -1,7 +1,8 @@
 /** The catalog on both backends: migrations, videos, ids, comments. */
 import path from 'node:path'
 
-import {Migrator, sql} from 'kysely'
+import {sql} from 'kysely'
+import {Migrator} from 'kysely/migration'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 

@@ -5,7 +5,8 @@
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {Kysely, Migrator, MysqlDialect, type MigrationResultSet, SqliteDialect, sql} from 'kysely'
+import {Kysely, MysqlDialect, SqliteDialect, sql} from 'kysely'
+import {Migrator, type MigrationResultSet} from 'kysely/migration'
 
 import {ExternalError, ServiceUnavailableError, UserError} from '../errors.js'
 import {ensureDir} from '../files.js'

@@ -2,7 +2,8 @@
  * Versioned schema migrations, applied in name order and recorded by kysely's Migrator. Never edit
  * a migration that has shipped: add the next one.
  */
-import {type Kysely, type Migration, type MigrationProvider, sql} from 'kysely'
+import {type Kysely, sql} from 'kysely'
+import type {Migration, MigrationProvider} from 'kysely/migration'
 
 export type Dialect = 'sqlite' | 'mysql'
 
