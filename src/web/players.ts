@@ -10,6 +10,7 @@ import type HlsJs from 'hls.js'
 
 import type {Rendition} from './device.js'
 import {shortSide} from './device.js'
+import {nextEdgeDecision} from './latency.js'
 import {createRecoveryBudget} from './recovery.js'
 
 declare const Hls: typeof HlsJs
@@ -129,6 +130,7 @@ export function createHlsPlayer(options: PlayerOptions): Player {
   })
   hls.loadSource(options.url)
   hls.attachMedia(options.video)
+  const stopKeepingEdge = options.lowLatency ? keepAtLiveEdge(hls, options.video) : () => undefined
 
   return {
     kind: 'hls.js',
@@ -138,8 +140,10 @@ export function createHlsPlayer(options: PlayerOptions): Player {
         return
       }
 
+      // From the next fragment: an immediate switch (currentLevel) flushes the buffer, and on a live
+      // stream the stall that follows leaves the viewer further behind the edge.
       const index = levelIndexOf(hls.levels, rendition)
-      if (index >= 0) hls.currentLevel = index
+      if (index >= 0) hls.nextLevel = index
     },
     goLive() {
       const edge = hls.liveSyncPosition
@@ -155,7 +159,53 @@ export function createHlsPlayer(options: PlayerOptions): Player {
       if (Number.isFinite(behind) && behind > 0) return behind
       return Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : undefined
     },
-    destroy: () => hls.destroy(),
+    destroy: () => {
+      stopKeepingEdge()
+      hls.destroy()
+    },
+  }
+}
+
+/**
+ * Once a second: a low-latency player that a stall pushed out of hls.js's catch-up range, without
+ * the viewer seeking or pausing, goes back to the live edge (latency.ts says why).
+ */
+function keepAtLiveEdge(hls: HlsJs, video: HTMLVideoElement): () => void {
+  let atEdge = false
+  let viewerMoved = false
+  let ownSeek = false
+  const onSeeking = () => {
+    if (ownSeek) ownSeek = false
+    else viewerMoved = true
+  }
+  const onPause = () => {
+    viewerMoved = true
+  }
+  video.addEventListener('seeking', onSeeking)
+  video.addEventListener('pause', onPause)
+  const timer = setInterval(() => {
+    if (video.paused) return
+    const details = hls.levels[hls.currentLevel]?.details
+    const decision = nextEdgeDecision(atEdge, {
+      latency: hls.latency,
+      target: hls.targetLatency ?? undefined,
+      targetDuration: details?.live ? details.targetduration : undefined,
+      viewerMoved,
+    })
+    viewerMoved = false
+    atEdge = decision.atEdge
+    const edge = hls.liveSyncPosition
+    if (decision.jump && edge !== null && edge !== undefined) {
+      console.warn(`hls.js: ${hls.latency.toFixed(1)} s behind live after a stall, past its catch-up range; back to the live edge`)
+      ownSeek = true
+      video.currentTime = edge
+    }
+  }, 1000)
+
+  return () => {
+    clearInterval(timer)
+    video.removeEventListener('seeking', onSeeking)
+    video.removeEventListener('pause', onPause)
   }
 }
 

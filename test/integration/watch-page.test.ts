@@ -314,7 +314,7 @@ describe.runIf(runBrowserSuites)('watch page in Chromium', () => {
           segmentDurationSeconds: 2, dvrWindowSeconds: 20, preset: 'ultrafast', reconnectGraceSeconds: 2,
           lowLatency: {partSeconds: 0.333, originPort: 0}, log: () => undefined,
         })
-        push = startPush(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, {width: 640, height: 360, durationSeconds: 40})
+        push = startPush(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, {width: 640, height: 360, durationSeconds: 80})
         const running = ingest
         await waitFor(() => running.streams().length === 1, {what: 'the push to be accepted'})
         const {videoId} = running.streams()[0] as {videoId: string}
@@ -354,6 +354,28 @@ describe.runIf(runBrowserSuites)('watch page in Chromium', () => {
           // Blocking reloads and parts from the origin, not whole segments from storage.
           expect(fromOrigin.some((request) => /_HLS_msn=\d+&_HLS_part=\d+/.test(request))).toBe(true)
           expect(fromOrigin.some((request) => /\.p\d+\.m4s$/.test(request))).toBe(true)
+          // A stall that leaves the player past hls.js's catch-up range (here: the origin answers
+          // nothing for 8 s) takes it back to the live edge, as the viewer did not seek; before, it
+          // stayed that far behind for the rest of the stream.
+          const warnings: string[] = []
+          page.on('console', (message) => {
+            if (message.type() === 'warning') warnings.push(message.text())
+          })
+          let release = () => {}
+          const held = new Promise<void>((resolve) => {
+            release = resolve
+          })
+          await page.route(`${running.originUrl as string}/**`, async (route) => {
+            await held
+            await route.continue().catch(() => undefined)
+          })
+          await new Promise((resolve) => setTimeout(resolve, 8000)) // the outage itself, not a wait for something
+          release()
+          await page.unroute(`${running.originUrl as string}/**`)
+          await expect.poll(() => warnings.some((text) => text.includes('back to the live edge')), {timeout: 30_000, interval: 250}).toBe(true)
+          const resumed = await currentTime(page)
+          await page.waitForFunction((from) => (document.querySelector('video') as HTMLVideoElement).currentTime > from + 2, resumed, {timeout: 30_000, polling: 100})
+          expect(await page.locator('[data-testid="player-error"]').isHidden()).toBe(true)
         } else {
           expect(fromOrigin.some((request) => request.startsWith('manifest.mpd'))).toBe(true)
           expect(fromOrigin.some((request) => /^seg-\d+-\d+\.m4s$/.test(request))).toBe(true)

@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {allowedOrigin, isSameOrigin, parseCorsOrigins} from '../../src/lib/api/cors.js'
 import {contentSecurityPolicy, escapeHtml, renderWatchPage} from '../../src/lib/api/pages.js'
 import {allowedRenditions, guessDevice, renditionForPicture} from '../../src/web/device.js'
-import {type LatencyLine, nextLatencyLine} from '../../src/web/latency.js'
+import {catchUpLimitSeconds, type LatencyLine, nextEdgeDecision, nextLatencyLine} from '../../src/web/latency.js'
 import {createRecoveryBudget} from '../../src/web/recovery.js'
 import {compareComments, formatMediaTime, isShown} from '../../src/web/timeline.js'
 
@@ -155,5 +155,39 @@ describe('recovery budget', () => {
     budget.reset()
     expect(budget.tryAgain()).toBe(true)
     expect(budget.used).toBe(1)
+  })
+})
+
+describe('keeping a low-latency player at the live edge', () => {
+  // hls.js at a 0.92 s target with 2 s segments catches up by rate while under 3.84 s behind.
+  const at = (latency: number | undefined, viewerMoved = false) => ({latency, target: 0.92, targetDuration: 2, viewerMoved})
+
+  it('is the range hls.js catches up in by playback rate', () => {
+    expect(catchUpLimitSeconds(0.92, 2)).toBeCloseTo(3.84)
+  })
+
+  it('takes a player that a stall pushed out of range back to the edge', () => {
+    let state = nextEdgeDecision(false, at(1.3))
+    expect(state).toEqual({atEdge: true, jump: false})
+    state = nextEdgeDecision(state.atEdge, at(5.5))
+    expect(state).toEqual({atEdge: true, jump: true})
+  })
+
+  it('leaves a viewer who sought back where they chose, until they come back in range', () => {
+    let state = nextEdgeDecision(true, at(12, true))
+    expect(state).toEqual({atEdge: false, jump: false})
+    state = nextEdgeDecision(state.atEdge, at(12.1))
+    expect(state).toEqual({atEdge: false, jump: false})
+    state = nextEdgeDecision(state.atEdge, at(2))
+    expect(state.atEdge).toBe(true)
+  })
+
+  it('never jumps a player that joined behind and was never at the edge', () => {
+    expect(nextEdgeDecision(false, at(6))).toEqual({atEdge: false, jump: false})
+  })
+
+  it('does nothing without a reading (not live yet, a stall with no estimate)', () => {
+    expect(nextEdgeDecision(true, at(undefined))).toEqual({atEdge: true, jump: false})
+    expect(nextEdgeDecision(true, {latency: 9, viewerMoved: false})).toEqual({atEdge: true, jump: false})
   })
 })
