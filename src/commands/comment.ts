@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom} from '../cli/flags.js'
-import type {Comment, CommentPage} from '../lib/catalog/comments.js'
+import type {Comment} from '../shared/comment.js'
+import type {CommentPage} from '../lib/catalog/comments.js'
 import {listCommentsFrom, postCommentTo} from '../lib/catalog/comment-service.js'
 import {UserError} from '../lib/errors.js'
 

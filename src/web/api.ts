@@ -1,4 +1,5 @@
 /** The livectl API as the watch page uses it (same origin). */
+import type {Comment} from '../shared/comment.js'
 import type {Rendition} from './device.js'
 
 export interface VideoInfo {
@@ -11,16 +12,6 @@ export interface VideoInfo {
   /** The URLs are a live video's low-latency origin (LL-HLS, LL-DASH). */
   lowLatency?: boolean
   renditions: Rendition[]
-}
-
-export interface Comment {
-  id: string
-  video_id: string
-  author: string
-  data: string
-  at: number | null
-  cursor: string
-  created_at: string
 }
 
 /** An answer other than 2xx, with the message of the API's error envelope. */

@@ -3,7 +3,8 @@
  * events from the last cursor, so nothing posted in between is lost), placed on the timeline.
  * Comment text is only ever set with textContent.
  */
-import {ApiError, type Comment, listAllComments, postComment} from './api.js'
+import type {Comment} from '../shared/comment.js'
+import {ApiError, listAllComments, postComment} from './api.js'
 import {compareComments, formatMediaTime, isShown} from './timeline.js'
 
 interface Entry {

@@ -18,7 +18,8 @@
  * leaves no such gaps.
  */
 import type {Catalog} from './connection.js'
-import {type Comment, type CommentRow, commentsAfter, latestCommentSeq, toComment, videoCommentsBetween} from './comments.js'
+import type {Comment} from '../../shared/comment.js'
+import {type CommentRow, commentsAfter, latestCommentSeq, toComment, videoCommentsBetween} from './comments.js'
 
 export interface CommentFeedOptions {
   /** How often to look for comments stored by other processes (default 100 ms). */

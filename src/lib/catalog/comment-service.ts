@@ -1,6 +1,7 @@
 /** `livectl comment`: post and list against the local catalog, or a running server with `api`. */
 import {ExternalError, ServiceUnavailableError, UserError} from '../errors.js'
-import {type Comment, type CommentPage, listComments, postComment, type PostCommentResult} from './comments.js'
+import type {Comment} from '../../shared/comment.js'
+import {type CommentPage, listComments, postComment, type PostCommentResult} from './comments.js'
 import {withCatalog} from './connection.js'
 import type {CatalogOptions} from './service.js'
 

@@ -7,23 +7,12 @@ import type {Selectable} from 'kysely'
 
 import {UserError} from '../errors.js'
 import type {Catalog} from './connection.js'
+import type {Comment} from '../../shared/comment.js'
 import type {CommentsTable} from './schema.js'
 import {assertValidId, isValidId, newId} from './ids.js'
 import {VideoNotFoundError} from './videos.js'
 
 export const COMMENT_LIMITS = {dataMin: 1, dataMax: 5000, authorMin: 1, authorMax: 100, atMaxSeconds: 10_000_000} as const
-
-export interface Comment {
-  id: string
-  video_id: string
-  author: string
-  data: string
-  /** Seconds of media time the comment refers to (the player's position when it was written), or null. */
-  at: number | null
-  /** Server order: pass it as `after` (or receive it as the SSE event id) to get what came after. */
-  cursor: string
-  created_at: string
-}
 
 export interface PostCommentInput {
   /** The client's id: posting the same id again returns the first stored comment. */
