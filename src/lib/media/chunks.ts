@@ -13,10 +13,9 @@
  * the join drops (concat `inpoint`, at the chunk's first keyframe): x264's rate control and VBV
  * buffer then enter the chunk in the state the one-process encode has there. Without it each
  * chunk starts with a 90 %-full buffer and fresh rate control, and the joined rung drifts from the
- * one-process encode (measured on a 9-s clip in 3-s chunks, veryfast: 7 % fewer bytes and 0.9 dB
- * lower SSIM; ultrafast: 3.6 % more and 0.3 dB higher). With a pre-roll of at least the buffer's
- * length and at least 3 s: within 0.1 % of the bytes and 0.03 dB. It costs
- * the pre-roll's encode per chunk, which is why chunks should be long (see BENCHMARKS.md).
+ * one-process encode in bytes and SSIM; with a pre-roll of at least the buffer's length and at
+ * least 3 s it matches it closely. It costs the pre-roll's encode per chunk, which is why chunks
+ * should be long (BENCHMARKS.md, "Chunked encoding and workers").
  * Pure argv builders and plans here; transcode.ts runs them.
  */
 import {UserError} from '../errors.js'

@@ -286,8 +286,8 @@ const TONE_MAP_FILTER = 'tonemap=mobius:param=0.7'
  * The colour conversion to BT.709 SDR as a 3D LUT (a Hald CLUT of 64 points a side, in float):
  * the exact chain (zscale to linear light, BT.2020 to BT.709 primaries, the tone curve, BT.709
  * transfer) runs once on the LUT's 262,144 colours instead of on every pixel of every frame, and
- * haldclut interpolates (tetrahedral). On 1080p30 PQ it costs 10 ms of CPU a frame against 48 ms
- * for the same chain per pixel, within 0.02 SSIM of it (BENCHMARKS.md, "Real recordings").
+ * haldclut interpolates (tetrahedral). It costs a fraction of the CPU of the same chain per pixel,
+ * within a small SSIM difference of it (BENCHMARKS.md, "Real recordings").
  */
 export function colourLutSource(plan: PicturePlan): string {
   const {primaries, transfer} = plan.sourceColour

@@ -23,10 +23,9 @@ export type RateControlMode = (typeof RATE_CONTROL_MODES)[number]
 
 /**
  * What `transcode` and `run` use without --rate-control: capped-crf, which the benchmark measured
- * as the most bits saved at matched quality (BENCHMARKS.md, "Content-adaptive ladders": 24.7 % on
- * the mean of five kinds of content against per-title's 19.9 %, every peak within its cap, 1.00 of
- * the fixed ladder's encode time against per-title's 1.23). per-title spends its rung's rate on
- * easy content, where more bits bought little SSIM.
+ * as the most bits saved at matched quality over five kinds of content, every peak within its cap,
+ * at the fixed ladder's encode time (BENCHMARKS.md, "Content-adaptive ladders"). per-title spends
+ * its rung's rate on easy content, where more bits bought little SSIM.
  */
 export const DEFAULT_RATE_CONTROL: RateControlMode = 'capped-crf'
 
@@ -51,13 +50,11 @@ export const CAPPED_CRF = 23
  * segment's rate is at most max rate x (1 + B/T). So the max rate is the cap / (1 + b) for a
  * buffer of b segments: whatever the content, a segment stays at or under the cap.
  *
- * Measured (BENCHMARKS.md, "Content-adaptive ladders"): a buffer of half a segment under 95 % of
- * the cap (the earlier setting) let the fractal zoom's 480p run 12 % over its cap once an easier
- * stretch had refilled the buffer. A sixteenth of a segment starves the encode (0.03 lower SSIM).
- * An eighth under cap / 1.125 and a quarter under cap / 1.25 save the same bits at matched
- * quality over the benchmark's content (21.2 % on the mean of the kinds); the quarter is kinder to
- * small rungs, where a keyframe is a large share of the buffer (animation 144p: 29 % more bits
- * than the fixed ladder at matched quality with an eighth, 8 % with a quarter).
+ * Why a quarter of a segment (BENCHMARKS.md, "Content-adaptive ladders"): half a segment under
+ * most of the cap (the earlier setting) let a hard rung run over its cap once an easier stretch had
+ * refilled the buffer; a sixteenth starves the encode; an eighth and a quarter save the same bits
+ * at matched quality, and the quarter is kinder to small rungs, where a keyframe is a large share
+ * of the buffer.
  */
 export const CAP_BUFFER_SEGMENTS = 0.25
 
@@ -78,12 +75,9 @@ const PRESET_ANALYSIS: Readonly<Record<X264Preset, Required<EncoderAnalysis>>> =
  * The analysis the capped modes raise a preset to: trellis quantisation and a 30-frame lookahead.
  * A capped rung on hard content runs at its max rate, where the VBV rather than the CRF sets each
  * frame's quantiser; trellis spends those bits better and the longer lookahead plans the VBV.
- * Measured (BENCHMARKS.md, "Content-adaptive ladders", capped-crf against the fixed ladder at
- * matched SSIM, before -> after): high motion -2.0 % -> -7.9 %, animation -0.5 % -> -4.9 %, all
- * the set's bits -9.2 % -> -15.9 %, the small rungs that lost now save or break even (animation
- * 144p +8.2 % -> -8.0 %; its source's pattern differed between the runs), at 1.00 of the fixed
- * ladder's encode time (0.97 before). Film grain went -4.7 % -> +1.3 %: on temporal noise trellis
- * costs SSIM (720p: +6.3 % bits at matched SSIM with trellis alone, +0.0 % without).
+ * Measured against the fixed ladder at matched SSIM (BENCHMARKS.md, "Content-adaptive ladders"):
+ * more bits saved on every kind but film grain, the small rungs that lost now save or break even,
+ * at the same encode time. On film grain (temporal noise) trellis costs SSIM.
  */
 export const CAPPED_ANALYSIS: Required<EncoderAnalysis> = {trellis: 1, lookaheadFrames: 30}
 

@@ -9,7 +9,7 @@ import {needsInterlaceLook, type DeinterlaceMode, type PictureAnalysis, readIdet
 
 /**
  * Frames idet looks at: 2.4 s at 25 fps, enough for its verdict (20 combed frames at least) at a
- * cost of about 0.3 s of decoding a 1080p source, paid by nearly every transcode.
+ * small decoding cost, paid by nearly every transcode.
  */
 const IDET_FRAMES = 60
 

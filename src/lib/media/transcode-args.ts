@@ -42,11 +42,10 @@ export interface ScaleStep {
 /**
  * Where each rung's picture comes from: the smallest other rung larger than it (a rung of exactly the
  * source's size is the source picture itself and is not counted), else the decoded source. Scaling
- * down a smaller picture is cheaper: on the 1080p benchmark source, decoding and scaling the default
- * ladder this way took 7.9 s of CPU against 9.9 s with every rung scaled from the source. A picture
- * scaled twice by bicubic comes out softer (480p from 720p: 0.2 dB lower SSIM of the encoded rung),
- * so a step of less than 2x from another rung uses lanczos, which measured closer to a sharp
- * reference than the direct bicubic scale it replaces (BENCHMARKS.md, Transcode).
+ * down a smaller picture is cheaper (less CPU for decoding and scaling the default ladder than with
+ * every rung scaled from the source). A picture scaled twice by bicubic comes out softer, so a step
+ * of less than 2x from another rung uses lanczos, which measured closer to a sharp reference than
+ * the direct bicubic scale it replaces (BENCHMARKS.md, "Transcode").
  */
 export function planScaling(renditions: readonly PlannedRendition[], sourcePicture?: {width: number; height: number}): ScaleStep[] {
   const isSource = (rendition: PlannedRendition) => rendition.width === sourcePicture?.width && rendition.pixelHeight === sourcePicture?.height

@@ -55,9 +55,8 @@ const PART_LIST_TARGET_DURATIONS = 3
 
 /**
  * PART-HOLD-BACK in part targets. The RFC: at least twice the part target, and it should be three
- * times. 2.5 times, as MediaMTX serves it, still leaves a player one late part's room: on this
- * machine's glass-to-glass benchmark (BENCHMARKS.md) hls.js went from a median of 1.57 s (3x) to
- * 1.46 s, without stalls.
+ * times. 2.5 times, as MediaMTX serves it, still leaves a player one late part's room, and lowered
+ * hls.js's glass-to-glass latency without stalls (BENCHMARKS.md, "Live: glass to glass").
  */
 export const PART_HOLD_BACK_PARTS = 2.5
 
