@@ -10,7 +10,8 @@ import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
 import {DEFAULT_RATE_CONTROL, parseRateControl, RATE_CONTROL_MODES} from '../lib/media/rate-control.js'
 import {X264_PRESETS} from '../lib/media/encoder-settings.js'
 import type {RenditionsManifest} from '../lib/media/renditions.js'
-import {type TranscodeDryRun, transcodeLadder} from '../lib/media/transcode.js'
+import type {TranscodeDryRun} from '../lib/media/transcode-options.js'
+import {transcodeLadder} from '../lib/media/transcode.js'
 
 export default class Transcode extends BaseCommand {
   static override summary = 'Transcode one source into a ladder of H.264/AAC renditions (never upscaled).'

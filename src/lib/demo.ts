@@ -9,7 +9,7 @@ import {readJsonFile} from './files.js'
 import {jobDir, runVodJob} from './jobs/vod-job.js'
 import {DEFAULT_LADDER} from './media/ladder.js'
 import {generateTestClip} from './media/test-clip.js'
-import type {TranscodeProgress} from './media/transcode.js'
+import type {TranscodeProgress} from './media/transcode-options.js'
 import {PACKAGE_MANIFEST_FILE, type PackageManifest} from './package/manifest.js'
 
 export type DemoStage = 'generate' | 'transcode' | 'segment' | 'publish'

@@ -17,7 +17,7 @@ import {createProgressParser, progressFraction} from './progress.js'
 import {DEFAULT_RATE_CONTROL} from './rate-control.js'
 import {type AudioRendition, RENDITIONS_FILE, type RenditionsManifest} from './renditions.js'
 import {mediaTools} from './tools.js'
-import type {TranscodeDryRun, TranscodeOptions} from './transcode.js'
+import type {TranscodeDryRun, TranscodeOptions} from './transcode-options.js'
 import {truncationWarning} from './truncation.js'
 
 /** The standard ladder's audio rate: a podcast sounds as the same talk's video would. */

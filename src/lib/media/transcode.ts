@@ -10,10 +10,10 @@ import {assertReplaceableDir, commitStagingDir, createStagingDir, ensureDir, rem
 import {runProcess} from '../process.js'
 import {buildAudioArgs, buildChunkArgs, buildJoinArgs, type ChunkEncoder, chunkPrerollSeconds, type ChunkPlan, type ChunkTask, concatList, planChunks} from './chunks.js'
 import {AAC_LC_CODEC, avcCodecString} from './codecs.js'
-import {planLadder, type PlannedRendition, type Rung} from './ladder.js'
+import {planLadder, type PlannedRendition} from './ladder.js'
 import {transcodeAudioOnly} from './audio-only.js'
-import {decodedPicture, isAudioOnly, type MediaFacts, probeMedia, probeSource, type SourceFacts} from './probe.js'
-import {type DeinterlaceMode, type PicturePlan, planPicture} from './picture.js'
+import {decodedPicture, isAudioOnly, probeMedia, probeSource, type SourceFacts} from './probe.js'
+import {type PicturePlan, planPicture} from './picture.js'
 import {validatePreset} from './encoder-settings.js'
 import {type Rendition, RENDITIONS_FILE, type RenditionsManifest} from './renditions.js'
 import {truncationWarning} from './truncation.js'
@@ -22,53 +22,10 @@ import {createProgressParser, progressFraction} from './progress.js'
 import {measureVideoBitrates} from './bitrate.js'
 import {runComplexityProbe} from './complexity-probe.js'
 import type {RungRateControl} from './ffmpeg-fragments.js'
-import {type ComplexityProbe, DEFAULT_RATE_CONTROL, planRates, type RateControlMode} from './rate-control.js'
+import {type ComplexityProbe, DEFAULT_RATE_CONTROL, planRates} from './rate-control.js'
 import {buildTranscodeArgs, gopFrames} from './transcode-args.js'
 import {mediaTools} from './tools.js'
-
-
-
-export interface TranscodeDryRun {
-  dryRun: true
-  source: MediaFacts
-  /** False for an audio-only source: no plan, and the command encodes its audio (rateControl does not apply). */
-  hasVideo?: false
-  outputDir: string
-  plan: PlannedRendition[]
-  rateControl: RateControlMode
-  picture?: PicturePlan
-  /** The command; with per-title, the CRFs shown are capped-crf's until the probe has run. */
-  command: string[]
-}
-
-export interface TranscodeProgress {
-  /** 0..1, undefined when the source duration is unknown. */
-  fraction?: number
-  /** Times realtime. */
-  speed?: number
-  outTimeSeconds?: number
-}
-
-export interface TranscodeOptions {
-  input: string
-  outputDir: string
-  rungs: readonly Rung[]
-  segmentDurationSeconds: number
-  preset: string
-  /** How each rung's bits are spent (default DEFAULT_RATE_CONTROL; see rate-control.ts). */
-  rateControl?: RateControlMode
-  dryRun?: boolean
-  /** Encode in chunks of this many seconds (whole segments), joined without re-encoding; see chunks.ts. */
-  chunkSeconds?: number
-  /** Interlaced sources: detect (auto, the default), always deinterlace (on), never (off). */
-  deinterlace?: DeinterlaceMode
-  /** Where chunks are encoded (default: here, one after another); the queue's encoder spreads them over the workers, all at once. */
-  chunkEncoder?: ChunkEncoder
-  /** Shared storage through which workers elsewhere read the input and return chunks (see ChunkTask.shared). */
-  chunkShared?: ChunkTask['shared']
-  signal?: AbortSignal
-  onProgress?: (progress: TranscodeProgress) => void
-}
+import type {TranscodeDryRun, TranscodeOptions, TranscodeProgress} from './transcode-options.js'
 
 export function validateSegmentDuration(seconds: number): number {
   if (!Number.isFinite(seconds) || seconds < 0.5 || seconds > 20) {
