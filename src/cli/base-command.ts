@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
+import {closeSharedCatalogs} from '../lib/catalog/shared.js'
 import {ExitCode, formatErrorReport, toErrorReport, type ErrorReport} from '../lib/errors.js'
 import {classifySystemError, isSystemError} from '../lib/system-errors.js'
 import {chooseProgressMode, runStep, type StepWork} from './progress.js'
@@ -51,6 +52,8 @@ export abstract class BaseCommand extends Command {
   protected override async finally(error: Error | undefined): Promise<unknown> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
+    // The catalog connection the command's jobs shared (catalog/shared.ts) ends with the command.
+    await closeSharedCatalogs()
     return super.finally(error)
   }
 

@@ -1,5 +1,8 @@
 import {Flags} from '@oclif/core'
 
+import type {CatalogOptions} from '../lib/catalog/connection.js'
+import type {StorageConfig} from '../lib/storage/open.js'
+
 /** Flags of every command that uses the catalog. */
 export const catalogFlags = {
   db: Flags.string({
@@ -24,11 +27,11 @@ export const signingFlags = {
 }
 
 /** The one place catalog flags become the services' options. */
-export function catalogOptionsFrom(flags: {db?: string}, dataDir: string): {db?: string; dataDir: string} {
+export function catalogOptionsFrom(flags: {db?: string}, dataDir: string): CatalogOptions {
   return {db: flags.db, dataDir}
 }
 
 /** The one place storage flags become the services' options. */
-export function storageConfigFrom(flags: {'s3-endpoint'?: string; 'hdfs-user'?: string; 'hdfs-delegation-token'?: string}): {s3Endpoint?: string; hdfsUser?: string; hdfsDelegationToken?: string} {
+export function storageConfigFrom(flags: {'s3-endpoint'?: string; 'hdfs-user'?: string; 'hdfs-delegation-token'?: string}): StorageConfig {
   return {s3Endpoint: flags['s3-endpoint'], hdfsUser: flags['hdfs-user'], hdfsDelegationToken: flags['hdfs-delegation-token']}
 }

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom} from '../cli/flags.js'
 import {startApiServer} from '../lib/api/serve.js'
-import {type DemoResult, runDemo} from '../lib/demo.js'
+import {type DemoResult, runDemo} from '../lib/jobs/demo.js'
 import {X264_PRESETS} from '../lib/media/encoder-settings.js'
 
 export default class Demo extends BaseCommand {

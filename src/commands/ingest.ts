@@ -7,7 +7,7 @@ import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from 
 import {validatePartDuration} from '../lib/ingest/live-args.js'
 import {startIngestServer} from '../lib/ingest/server.js'
 import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
-import {loadLadder} from '../lib/media/ladder.js'
+import {DEFAULT_LIVE_LADDER, loadLadder} from '../lib/media/ladder.js'
 import {X264_PRESETS} from '../lib/media/encoder-settings.js'
 import {validateSegmentDuration} from '../lib/media/transcode.js'
 
@@ -37,7 +37,7 @@ export default class Ingest extends BaseCommand {
     host: Flags.string({description: 'Address the RTMP server binds to.', env: 'LIVECTL_HOST', default: '127.0.0.1'}),
     'rtmp-port': Flags.integer({description: 'RTMP port.', env: 'LIVECTL_RTMP_PORT', default: 1935, min: 1, max: 65_535}),
     to: Flags.string({description: 'Storage for live packages: a folder, s3://bucket/prefix or hdfs://... [default: DATA_DIR/media].', env: 'LIVECTL_PUBLISH_TO'}),
-    'live-ladder': Flags.string({description: 'Live rungs (capped at the source), or a JSON ladder file.', env: 'LIVECTL_LIVE_LADDER', default: '720p,480p,144p'}),
+    'live-ladder': Flags.string({description: 'Live rungs (capped at the source), or a JSON ladder file.', env: 'LIVECTL_LIVE_LADDER', default: DEFAULT_LIVE_LADDER.join(',')}),
     'segment-duration': Flags.string({description: 'Segment duration in seconds (1 allowed).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
     'dvr-window': Flags.integer({description: 'Seconds of the stream a live player can rewind.', env: 'LIVECTL_DVR_WINDOW', default: 30, min: 4}),
     preset: Flags.string({description: 'x264 preset for live (it must keep up in real time).', env: 'LIVECTL_LIVE_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),

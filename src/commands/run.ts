@@ -8,13 +8,13 @@ import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from 
 import {chooseProgressMode, runTaskList, type StepUpdate} from '../cli/progress.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 import {type BatchEntry, type BatchPlan, type BatchResult, planBatch, readInputList, runBatch} from '../lib/jobs/batch.js'
-import type {EnqueueResult} from '../lib/jobs/queue.js'
-import {videoIdFromInput, type VodJobProgress, type VodJobSpec} from '../lib/jobs/vod-job.js'
+import {buildVodJobSpec, VOD_JOB_DEFAULTS, type VodJobSpec} from '../lib/jobs/job-spec.js'
+import type {EnqueueResult} from '../lib/jobs/queue-client.js'
+import type {VodJobProgress} from '../lib/jobs/vod-job-runner.js'
 import {DEINTERLACE_MODES, parseDeinterlaceMode} from '../lib/media/picture.js'
-import {DEFAULT_RATE_CONTROL, parseRateControl, RATE_CONTROL_MODES} from '../lib/media/rate-control.js'
-import {X264_PRESETS} from '../lib/media/encoder-settings.js'
+import {parseRateControl, RATE_CONTROL_MODES} from '../lib/media/rate-control.js'
+import {validatePreset, X264_PRESETS} from '../lib/media/encoder-settings.js'
 import {parseFormats} from '../lib/package/manifest.js'
-import {isStorageUri} from '../lib/storage/open.js'
 
 export default class Run extends BaseCommand {
   static override summary = 'Transcode, segment and publish recordings in one go: one input or many, resumable.'
@@ -47,12 +47,13 @@ export default class Run extends BaseCommand {
     'from-file': Flags.string({description: 'A file listing inputs, one per line (# comments and blank lines ignored).', env: 'LIVECTL_FROM_FILE'}),
     'video-id': Flags.string({description: 'Video id, with a single input [default: from the input file name].', env: 'LIVECTL_VIDEO_ID'}),
     title: Flags.string({description: 'Title, with a single input [default: the id].', env: 'LIVECTL_TITLE'}),
-    ladder: Flags.string({description: 'Rungs to make: names such as 1080p,720p,480p,144p, or a JSON ladder file.', env: 'LIVECTL_LADDER', default: '1080p,720p,480p,144p'}),
-    'segment-duration': Flags.string({description: 'Seconds per segment (and between keyframes).', env: 'LIVECTL_SEGMENT_DURATION', default: '2'}),
-    preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
-    'rate-control': Flags.string({description: 'How each rung spends bits: capped-crf, per-title or cbr-ish (see `livectl transcode --help`).', env: 'LIVECTL_RATE_CONTROL', default: DEFAULT_RATE_CONTROL, options: [...RATE_CONTROL_MODES]}),
-    deinterlace: Flags.string({description: 'Interlaced recordings: auto (detect), on or off (see `livectl transcode --help`).', env: 'LIVECTL_DEINTERLACE', default: 'auto', options: [...DEINTERLACE_MODES]}),
-    format: Flags.string({description: 'Manifests to write: hls, dash or hls,dash.', env: 'LIVECTL_FORMAT', default: 'hls,dash'}),
+    // The defaults are the job spec's (job-spec.ts), shown here for --help.
+    ladder: Flags.string({description: 'Rungs to make: names such as 1080p,720p,480p,144p, or a JSON ladder file.', env: 'LIVECTL_LADDER', default: VOD_JOB_DEFAULTS.ladder}),
+    'segment-duration': Flags.string({description: 'Seconds per segment (and between keyframes).', env: 'LIVECTL_SEGMENT_DURATION', default: String(VOD_JOB_DEFAULTS.segmentDurationSeconds)}),
+    preset: Flags.string({description: 'x264 preset.', env: 'LIVECTL_PRESET', default: VOD_JOB_DEFAULTS.preset, options: [...X264_PRESETS]}),
+    'rate-control': Flags.string({description: 'How each rung spends bits: capped-crf, per-title or cbr-ish (see `livectl transcode --help`).', env: 'LIVECTL_RATE_CONTROL', default: VOD_JOB_DEFAULTS.rateControl, options: [...RATE_CONTROL_MODES]}),
+    deinterlace: Flags.string({description: 'Interlaced recordings: auto (detect), on or off (see `livectl transcode --help`).', env: 'LIVECTL_DEINTERLACE', default: VOD_JOB_DEFAULTS.deinterlace, options: [...DEINTERLACE_MODES]}),
+    format: Flags.string({description: 'Manifests to write: hls, dash or hls,dash.', env: 'LIVECTL_FORMAT', default: VOD_JOB_DEFAULTS.formats.join(',')}),
     'chunk-seconds': Flags.string({description: 'Encode each recording in chunks of this many seconds (whole segments), joined without re-encoding.', env: 'LIVECTL_CHUNK_SECONDS'}),
     'fail-fast': Flags.boolean({description: 'Stop at the first input that fails.', env: 'LIVECTL_FAIL_FAST'}),
     'dry-run': Flags.boolean({description: 'Say what each input would do (run, resume from a stage, skip, or fail and why); change nothing.', env: 'LIVECTL_DRY_RUN'}),
@@ -65,21 +66,19 @@ export default class Run extends BaseCommand {
     const inputs = [...(argv as string[]), ...(flags['from-file'] ? await readInputList(flags['from-file']) : [])]
     if (inputs.length === 0) throw new UserError('No input: name recordings, or --from-file LIST', {hint: 'See `livectl run --help`.'})
     if (inputs.length > 1 && (flags['video-id'] || flags.title)) throw new UserError('--video-id and --title name one video: use them with a single input')
-    const segmentDurationSeconds = Number(flags['segment-duration'])
-    const to = flags.to ?? path.join(dataDir, 'media')
-    const jobs: VodJobSpec[] = inputs.map((input) => ({
-      input: isStorageUri(input) ? input : path.resolve(input),
-      videoId: flags['video-id'] ?? videoIdFromInput(input),
-      ...(flags.title ? {title: flags.title} : {}),
-      to: isStorageUri(to) ? to : path.resolve(to),
+    const jobs: VodJobSpec[] = inputs.map((input) => buildVodJobSpec({
+      input,
+      videoId: flags['video-id'],
+      title: flags.title,
+      to: flags.to ?? path.join(dataDir, 'media'),
       ladder: flags.ladder,
-      segmentDurationSeconds,
-      preset: flags.preset,
+      segmentDurationSeconds: Number(flags['segment-duration']),
+      preset: validatePreset(flags.preset),
       rateControl: parseRateControl(flags['rate-control']),
-      ...(flags.deinterlace === 'auto' ? {} : {deinterlace: parseDeinterlaceMode(flags.deinterlace)}),
+      deinterlace: parseDeinterlaceMode(flags.deinterlace),
       formats: parseFormats(flags.format),
-      ...(flags['chunk-seconds'] === undefined ? {} : {chunkSeconds: Number(flags['chunk-seconds'])}),
-      ...(flags.invalidate ? {invalidate: invalidationFrom(flags)} : {}),
+      chunkSeconds: flags['chunk-seconds'] === undefined ? undefined : Number(flags['chunk-seconds']),
+      invalidate: invalidationFrom(flags),
     }))
 
     if (flags['dry-run']) {
@@ -92,7 +91,7 @@ export default class Run extends BaseCommand {
     }
 
     if (flags.queue) {
-      const {enqueueJobs} = await import('../lib/jobs/queue.js')
+      const {enqueueJobs} = await import('../lib/jobs/queue-client.js')
       const result = await enqueueJobs({redisUrl: flags.queue, jobs})
       for (const job of result.jobs) this.say(`queued ${job.videoId} (job ${job.jobId})${job.alreadyQueued ? ': already queued' : ''}`)
       this.say(`${result.jobs.length} job(s) on ${result.queue}; run \`livectl worker --queue ${flags.queue}\` to process them.`)

@@ -3,7 +3,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom, signingFlags, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {startApiServer} from '../lib/api/serve.js'
-import {X264_PRESETS} from '../lib/media/encoder-settings.js'
+import {VOD_JOB_DEFAULTS} from '../lib/jobs/job-spec.js'
+import {validatePreset, X264_PRESETS} from '../lib/media/encoder-settings.js'
 import {resolveSigning} from '../lib/cdn/config.js'
 
 export interface ServeResult {
@@ -62,8 +63,8 @@ export default class Serve extends BaseCommand {
     'upload-to': Flags.string({description: 'Storage for uploaded recordings, shared with the workers [default: DATA_DIR/uploads].', env: 'LIVECTL_UPLOAD_TO'}),
     'publish-to': Flags.string({description: 'Storage the uploads\' packages are published to [default: DATA_DIR/media].', env: 'LIVECTL_PUBLISH_TO'}),
     'upload-limit-mb': Flags.integer({description: 'Largest upload accepted, in MiB (413 above).', env: 'LIVECTL_UPLOAD_LIMIT_MB', default: 4096, min: 1}),
-    ladder: Flags.string({description: 'Rungs made from uploads.', env: 'LIVECTL_LADDER', default: '1080p,720p,480p,144p'}),
-    preset: Flags.string({description: 'x264 preset for uploads.', env: 'LIVECTL_PRESET', default: 'veryfast', options: [...X264_PRESETS]}),
+    ladder: Flags.string({description: 'Rungs made from uploads.', env: 'LIVECTL_LADDER', default: VOD_JOB_DEFAULTS.ladder}),
+    preset: Flags.string({description: 'x264 preset for uploads.', env: 'LIVECTL_PRESET', default: VOD_JOB_DEFAULTS.preset, options: [...X264_PRESETS]}),
   }
 
   public async run(): Promise<ServeResult> {
@@ -91,7 +92,7 @@ export default class Serve extends BaseCommand {
       logLevel: flags['log-level'] as 'warn',
       queueUrl: flags.queue,
       ...(flags['upload-token']
-        ? {uploads: {token: flags['upload-token'], storeTo: flags['upload-to'], publishTo: flags['publish-to'], limitBytes: flags['upload-limit-mb'] * 1024 ** 2, ladder: flags.ladder, preset: flags.preset}}
+        ? {uploads: {token: flags['upload-token'], storeTo: flags['upload-to'], publishTo: flags['publish-to'], limitBytes: flags['upload-limit-mb'] * 1024 ** 2, ladder: flags.ladder, preset: validatePreset(flags.preset)}}
         : {}),
     })
     // The first line on stderr says where it listens, also under --json (stdout then carries only the result).

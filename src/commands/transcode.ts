@@ -89,7 +89,7 @@ export default class Transcode extends BaseCommand {
     }
 
     if (flags.queue && flags['chunk-seconds'] === undefined) throw new UserError('--queue spreads chunks: use it with --chunk-seconds')
-    const chunks = flags.queue ? (await import('../lib/jobs/queue.js')).createQueueChunkEncoder(flags.queue) : undefined
+    const chunks = flags.queue ? (await import('../lib/jobs/chunk-fanout.js')).createQueueChunkEncoder(flags.queue) : undefined
     let manifest: RenditionsManifest
     try {
       manifest = (await this.step(`Transcoding ${path.basename(args.input)}`, (update) =>

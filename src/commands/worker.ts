@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {catalogFlags, catalogOptionsFrom, storageConfigFrom, storageFlags} from '../cli/flags.js'
 import {queueFlag} from '../cli/flags-queue.js'
-import {runWorker} from '../lib/jobs/queue.js'
+import {runWorker} from '../lib/jobs/worker.js'
 import {redactQueueUrl} from '../lib/jobs/redis-url.js'
 
 export default class WorkerCommand extends BaseCommand {

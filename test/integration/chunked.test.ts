@@ -11,7 +11,7 @@ import {promisify} from 'node:util'
 import {CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {listJobs} from '../../src/lib/jobs/queue.js'
+import {listJobs} from '../../src/lib/jobs/queue-client.js'
 import {runCli, startCli} from '../support/cli.js'
 import {framePresentationTimes, keyframeTimes, makeClip, makeTempDir, probeStreams, ssimDb} from '../support/media.js'
 import {runMotoSuites, startMoto, useFakeAwsCredentials} from '../support/moto.js'

@@ -6,12 +6,15 @@
 import {readdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
+import {Queue} from 'bullmq'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {startApiServer} from '../../src/lib/api/serve.js'
 import {withCatalog} from '../../src/lib/catalog/connection.js'
 import {findVideoWithPackage, listVideos} from '../../src/lib/catalog/videos.js'
-import {listJobs} from '../../src/lib/jobs/queue.js'
+import {listJobs} from '../../src/lib/jobs/queue-client.js'
+import {QUEUE_NAME, VOD_JOB_NAME} from '../../src/lib/jobs/queue-settings.js'
+import {parseRedisUrl} from '../../src/lib/jobs/redis-url.js'
 import {type CliRun, runCli, startCli} from '../support/cli.js'
 import {makeClip, makeTempDir} from '../support/media.js'
 import {claimRedisDb, runRedisSuites, type TestRedisDb} from '../support/redis.js'
@@ -228,10 +231,52 @@ describe.runIf(runRedisSuites)('the job queue on Redis', () => {
     }
   })
 
+  it('fails a job whose data is not a job spec, once, saying why, and the worker goes on with the next', async () => {
+    const shared = path.join(work.dir, 'shared-foreign')
+    const db = `sqlite:${path.join(shared, 'catalog.db')}`
+    // Given a job put on the queue by something other than livectl (or a livectl that spells jobs differently)
+    const foreign = new Queue(QUEUE_NAME, {connection: parseRedisUrl(queue)})
+    try {
+      await foreign.add(VOD_JOB_NAME, {videoId: 'foreign', input: 42, to: shared}, {jobId: 'foreign', attempts: 3})
+    } finally {
+      await foreign.close()
+    }
+
+    const worker = startCli(['worker', '--queue', queue, '--db', db, '--data-dir', path.join(work.dir, 'worker-foreign')])
+    try {
+      // When a worker takes it, then a good job
+      await waitForQueue(async () => (await listJobs({redisUrl: queue, states: ['failed']})).jobs.length === 1, 'the foreign job to fail', [worker])
+      const {jobs: [failed]} = await listJobs({redisUrl: queue, states: ['failed']})
+      // Then it failed once (no retry can mend it), naming the job and the field
+      expect(failed).toMatchObject({id: 'foreign', videoId: 'foreign', input: '', attemptsMade: 1})
+      expect(failed?.failedReason).toBe('Job foreign is not a livectl VOD job: input must be string')
+
+      const queued = await runCli(['run', clips.a, '--to', path.join(shared, 'media'), '--db', db, '--queue', queue, ...JOB_FLAGS])
+      expect(queued.exitCode, queued.stderr).toBe(0)
+      // And the same worker runs the next job
+      await waitForQueue(async () => (await listJobs({redisUrl: queue, states: ['completed']})).jobs.length === 1, 'the good job to complete', [worker])
+    } finally {
+      worker.child.kill('SIGTERM')
+    }
+
+    const stopped = await worker.done
+    expect(stopped.exitCode, stopped.stderr).toBe(0)
+  })
+
   it('names Redis when it cannot be reached (exit 3)', async () => {
     const result = await runCli(['jobs', 'list', '--queue', 'redis://127.0.0.1:1'])
     expect(result.exitCode).toBe(3)
     expect(result.stderr).toMatch(/job queue at redis:\/\/127\.0\.0\.1:1 cannot be reached/)
     expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('a worker waiting for its Redis to come up stops when asked (SIGTERM)', async () => {
+    const worker = startCli(['worker', '--queue', 'redis://127.0.0.1:1', '--data-dir', path.join(work.dir, 'worker-no-redis')])
+    // Long enough to start and to be retrying; the worker keeps trying (its Redis may come up later).
+    await new Promise((resolve) => setTimeout(resolve, 4000))
+    worker.child.kill('SIGTERM')
+    const stopped = await worker.done
+    expect(stopped.exitCode, stopped.stderr).toBe(0)
+    expect(stopped.stderr).toMatch(/ECONNREFUSED/)
   })
 })

@@ -10,6 +10,8 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {type RunningServer, startApiServer} from '../../src/lib/api/serve.js'
+import {withCatalog} from '../../src/lib/catalog/connection.js'
+import {findVideoWithPackage} from '../../src/lib/catalog/videos.js'
 import {makeClip, makeTempDir} from '../support/media.js'
 import {waitFor} from '../support/wait.js'
 
@@ -47,6 +49,10 @@ async function video(id: string): Promise<{status: string; statusReason?: string
   return (await fetch(`${server.url}/videos/${id}`)).json() as Promise<{status: string; statusReason?: string; progress?: number; title: string; hlsUrl: string | null}>
 }
 
+async function packageLocationOf(id: string): Promise<string | undefined> {
+  return withCatalog({dataDir: path.join(work.dir, 'data')}, async (catalog) => (await findVideoWithPackage(catalog, id))?.packageLocation)
+}
+
 describe('POST /videos', () => {
   it('accepts a recording (202 with the id), processes it and ends ready and playable', async () => {
     const response = await upload(form(await readFile(clip), 'lecture.mp4', 'Lecture 1'))
@@ -54,7 +60,11 @@ describe('POST /videos', () => {
     const accepted = (await response.json()) as {id: string; status: string; statusUrl: string}
     expect(accepted.status).toBe('processing')
     expect(response.headers.get('location')).toBe(`/videos/${accepted.id}`)
+    // The upload and the job record the package's location in the same form (the storage's URI), from the start.
+    const media = `file://${path.join(work.dir, 'data', 'media')}/${accepted.id}`
+    expect(await packageLocationOf(accepted.id)).toBe(media)
     await waitFor(async () => (await video(accepted.id)).status === 'ready', {what: 'the upload to be published', timeoutMs: 60_000})
+    expect(await packageLocationOf(accepted.id)).toBe(media)
     const ready = await video(accepted.id)
     expect(ready.title).toBe('Lecture 1')
     expect(ready.hlsUrl).toMatch(/master\.m3u8$/)

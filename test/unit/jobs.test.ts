@@ -7,8 +7,8 @@ import {describe, expect, it} from 'vitest'
 
 import {UserError} from '../../src/lib/errors.js'
 import {assertDistinctIds, readInputList} from '../../src/lib/jobs/batch.js'
-import {parseRedisUrl} from '../../src/lib/jobs/queue.js'
-import {videoIdFromInput, type VodJobSpec} from '../../src/lib/jobs/vod-job.js'
+import {parseRedisUrl} from '../../src/lib/jobs/redis-url.js'
+import {videoIdFromInput, type VodJobSpec} from '../../src/lib/jobs/job-spec.js'
 
 describe('videoIdFromInput', () => {
   it('names a video after its file, as transcode names its output', () => {

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {queueFlag} from '../../cli/flags-queue.js'
-import {JOB_STATES, type JobList, type JobState, listJobs} from '../../lib/jobs/queue.js'
+import {JOB_STATES, type JobList, type JobState, listJobs} from '../../lib/jobs/queue-client.js'
 
 export default class JobsList extends BaseCommand {
   static override summary = 'List queued, running, finished and failed VOD jobs, with counts by state.'

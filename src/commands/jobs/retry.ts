@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {queueFlag} from '../../cli/flags-queue.js'
-import {type JobInfo, retryJob} from '../../lib/jobs/queue.js'
+import {type JobInfo, retryJob} from '../../lib/jobs/queue-client.js'
 
 export default class JobsRetry extends BaseCommand {
   static override summary = 'Run a failed VOD job again, with all its attempts (it continues from its first unfinished stage).'

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {queueFlag} from '../../cli/flags-queue.js'
-import {type JobInfo, showJob} from '../../lib/jobs/queue.js'
+import {type JobInfo, showJob} from '../../lib/jobs/queue-client.js'
 
 export default class JobsShow extends BaseCommand {
   static override summary = 'Show one VOD job: state, progress, attempts, why it failed, what it published.'

@@ -2,13 +2,12 @@
 import path from 'node:path'
 
 import type {CloudFrontSigning, TokenSigning} from '../cdn/sign.js'
-import {openCatalog} from '../catalog/connection.js'
-import type {StorageConfig} from '../storage/open.js'
-import type {CatalogOptions} from '../catalog/service.js'
+import {type CatalogOptions, catalogOptions, openCatalog} from '../catalog/connection.js'
+import {type StorageConfig, storageConfigOf} from '../storage/open.js'
 import {loadDeviceProfiles} from './device-profiles.js'
 import {listenError} from '../system-errors.js'
 import {createJobSubmitter} from '../jobs/submit.js'
-import {DEFAULT_LADDER} from '../media/ladder.js'
+import type {X264Preset} from '../media/encoder-settings.js'
 import {buildApiServer} from './app.js'
 import {parseCorsOrigins} from './cors.js'
 
@@ -41,8 +40,9 @@ export interface ServeOptions extends CatalogOptions, StorageConfig {
     /** Where their packages are published [default: DATA_DIR/media]. */
     publishTo?: string
     limitBytes?: number
+    /** The jobs' settings [default: the job spec's]. */
     ladder?: string
-    preset?: string
+    preset?: X264Preset
     segmentDurationSeconds?: number
   }
 }
@@ -59,12 +59,14 @@ export interface RunningServer {
 export async function startApiServer(options: ServeOptions): Promise<RunningServer> {
   const deviceProfiles = await loadDeviceProfiles(options.deviceProfilesFile)
   const cors = parseCorsOrigins(options.corsOrigins)
-  const catalog = await openCatalog({url: options.db, dataDir: options.dataDir})
+  const catalog = await openCatalog(catalogOptions(options))
   const dataDir = path.resolve(options.dataDir)
+  const storageConfig = storageConfigOf(options)
   const submitter = options.uploads
     ? createJobSubmitter({
         queueUrl: options.queueUrl,
-        environment: {dataDir, db: options.db, s3Endpoint: options.s3Endpoint, hdfsUser: options.hdfsUser, hdfsDelegationToken: options.hdfsDelegationToken},
+        // Jobs in this process write their status through the server's own catalog connection.
+        environment: {dataDir, db: options.db, ...storageConfig, catalog},
       })
     : undefined
   try {
@@ -76,7 +78,7 @@ export async function startApiServer(options: ServeOptions): Promise<RunningServ
       mediaBaseUrl: options.mediaBaseUrl,
       tokenSigning: options.tokenSigning,
       cloudFrontSigning: options.cloudFrontSigning,
-      storageConfig: options,
+      storageConfig,
       cors,
       commentPollMs: options.commentPollMs,
       heartbeatMs: options.heartbeatMs,
@@ -90,12 +92,12 @@ export async function startApiServer(options: ServeOptions): Promise<RunningServ
               submitter,
               storeTo: options.uploads.storeTo ?? path.join(dataDir, 'uploads'),
               publishTo: options.uploads.publishTo ?? path.join(dataDir, 'media'),
-              storageConfig: options,
+              storageConfig,
               spoolDir: path.join(dataDir, 'uploads-spool'),
               limitBytes: options.uploads.limitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES,
-              ladder: options.uploads.ladder ?? DEFAULT_LADDER.join(','),
-              preset: options.uploads.preset ?? 'veryfast',
-              segmentDurationSeconds: options.uploads.segmentDurationSeconds ?? 2,
+              ladder: options.uploads.ladder,
+              preset: options.uploads.preset,
+              segmentDurationSeconds: options.uploads.segmentDurationSeconds,
             },
           }
         : {}),

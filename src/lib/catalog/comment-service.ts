@@ -2,8 +2,7 @@
 import {ExternalError, ServiceUnavailableError, UserError} from '../errors.js'
 import type {Comment} from '../../shared/comment.js'
 import {type CommentPage, listComments, postComment, type PostCommentResult} from './comments.js'
-import {withCatalog} from './connection.js'
-import type {CatalogOptions} from './service.js'
+import {type CatalogOptions, catalogOptions, withCatalog} from './connection.js'
 
 export interface CommentTarget extends CatalogOptions {
   /** Base URL of a running `livectl serve`; when set, the catalog is not opened. */
@@ -65,7 +64,7 @@ export async function postCommentTo(options: PostCommentOptions): Promise<PostCo
     return {comment: body, created: status === 201}
   }
 
-  return withCatalog({url: options.db, dataDir: options.dataDir}, (catalog) => postComment(catalog, input))
+  return withCatalog(catalogOptions(options), (catalog) => postComment(catalog, input))
 }
 
 export interface ListCommentsOptions extends CommentTarget {
@@ -83,5 +82,5 @@ export async function listCommentsFrom(options: ListCommentsOptions): Promise<Co
     return (await callApi<CommentPage>('GET', url)).body
   }
 
-  return withCatalog({url: options.db, dataDir: options.dataDir}, (catalog) => listComments(catalog, options))
+  return withCatalog(catalogOptions(options), (catalog) => listComments(catalog, options))
 }

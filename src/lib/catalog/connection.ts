@@ -200,6 +200,18 @@ export interface OpenCatalogOptions {
   migrate?: boolean
 }
 
+/** What every service that uses the catalog takes: --db and the data directory. */
+export interface CatalogOptions {
+  /** --db / LIVECTL_DB */
+  db?: string
+  dataDir: string
+}
+
+/** The one place a service's catalog options become the connection's. */
+export function catalogOptions(options: CatalogOptions): OpenCatalogOptions {
+  return {url: options.db, dataDir: options.dataDir}
+}
+
 /** The least time between two repairs of a catalog whose schema went away. */
 const REPAIR_INTERVAL_MS = 2000
 
@@ -262,5 +274,23 @@ export async function withCatalog<T>(options: OpenCatalogOptions, work: (catalog
     throw toCatalogError(error, catalog.display)
   } finally {
     await catalog.close()
+  }
+}
+
+/**
+ * Runs `work` on a catalog that stays open (one a process shares); database failures become
+ * livectl errors. A schema that went away is migrated again (Catalog.repair) and `work` tried once
+ * more, as opening the catalog afresh would have done: `work` must be safe to repeat.
+ */
+export async function queryCatalog<T>(catalog: Catalog, work: (catalog: Catalog) => Promise<T>): Promise<T> {
+  try {
+    try {
+      return await work(catalog)
+    } catch (error) {
+      if (!isSchemaMissingError(error) || !(await catalog.repair())) throw error
+      return await work(catalog)
+    }
+  } catch (error) {
+    throw toCatalogError(error, catalog.display)
   }
 }

@@ -5,22 +5,18 @@ import path from 'node:path'
 import {UserError} from '../errors.js'
 import {readPackageManifest} from '../package/manifest.js'
 import {verifyPackage} from '../package/verify.js'
-import {type Catalog, catalogMigrationStatus, type MigrationStatus, migrateCatalog, withCatalog} from './connection.js'
+import {type Catalog, catalogMigrationStatus, type CatalogOptions, catalogOptions, type MigrationStatus, migrateCatalog, withCatalog} from './connection.js'
 import {assertValidId, idFromName} from './ids.js'
 import {getVideo, listVideos, type Video, type VideoPage, upsertVideo} from './videos.js'
 
-export interface CatalogOptions {
-  /** --db / LIVECTL_DB */
-  db?: string
-  dataDir: string
-}
+// Where ingest/server.ts still takes it from; the type is connection.ts's.
 
 export interface MigrateResult extends MigrationStatus {
   applied: string[]
 }
 
 export async function migrateDatabase(options: CatalogOptions): Promise<MigrateResult> {
-  return withCatalog({url: options.db, dataDir: options.dataDir, migrate: false}, async (catalog) => {
+  return withCatalog({...catalogOptions(options), migrate: false}, async (catalog) => {
     const {error, results} = await migrateCatalog(catalog.db, catalog.dialect)
     if (error) throw error
     const applied = (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName)
@@ -29,7 +25,7 @@ export async function migrateDatabase(options: CatalogOptions): Promise<MigrateR
 }
 
 export async function databaseStatus(options: CatalogOptions): Promise<MigrationStatus> {
-  return withCatalog({url: options.db, dataDir: options.dataDir, migrate: false}, catalogMigrationStatus)
+  return withCatalog({...catalogOptions(options), migrate: false}, catalogMigrationStatus)
 }
 
 export interface RegisterPackageOptions extends CatalogOptions {
@@ -50,13 +46,13 @@ export async function registerPackage(options: RegisterPackageOptions): Promise<
   const manifest = await readPackageManifest(packageDir)
   await verifyPackage(packageDir, manifest)
   const id = options.id === undefined ? idFromName(path.basename(packageDir)) : assertValidId(options.id)
-  return withCatalog({url: options.db, dataDir: options.dataDir}, (catalog: Catalog) =>
+  return withCatalog(catalogOptions(options), (catalog: Catalog) =>
     upsertVideo(catalog, {id, title: options.title ?? id, status: 'ready', packageLocation: packageDir, manifest}),
   )
 }
 
 export async function listCatalogVideos(options: CatalogOptions & {limit?: number; after?: string}): Promise<VideoPage> {
-  return withCatalog({url: options.db, dataDir: options.dataDir}, (catalog) => listVideos(catalog, options))
+  return withCatalog(catalogOptions(options), (catalog) => listVideos(catalog, options))
 }
 
 export interface VideoDetails extends Video {
@@ -66,7 +62,7 @@ export interface VideoDetails extends Video {
 }
 
 export async function showVideo(options: CatalogOptions & {id: string}): Promise<VideoDetails> {
-  return withCatalog({url: options.db, dataDir: options.dataDir}, async (catalog) => {
+  return withCatalog(catalogOptions(options), async (catalog) => {
     const {package: pkg, ...video} = await getVideo(catalog, options.id)
     return {
       ...video,

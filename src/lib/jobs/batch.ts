@@ -6,7 +6,10 @@
 import {readFile} from 'node:fs/promises'
 
 import {CancelledError, ExitCode, toErrorReport, UserError} from '../errors.js'
-import {planVodJob, runVodJob, type VodJobEnvironment, type VodJobPlan, type VodJobProgress, type VodJobResult, type VodJobSpec} from './vod-job.js'
+import type {VodJobSpec} from './job-spec.js'
+import {planVodJob, runVodJob, type VodJobEnvironment} from './vod-job.js'
+import type {VodJobPlan, VodJobProgress} from './vod-job-runner.js'
+import type {VodJobResult} from './vod-job-state.js'
 
 export interface BatchEntry {
   input: string

@@ -2,7 +2,8 @@
  * Where a job `serve` accepted (an upload) runs: on the queue when there is one (`--queue`), else in
  * this process, one at a time, in the order received. Either way runVodJob owns the video's status.
  */
-import {runVodJob, type VodJobEnvironment, type VodJobSpec} from './vod-job.js'
+import type {VodJobSpec} from './job-spec.js'
+import {runVodJob, type VodJobEnvironment} from './vod-job.js'
 import {redactQueueUrl} from './redis-url.js'
 
 export interface JobSubmitter {
@@ -19,7 +20,7 @@ export function createJobSubmitter(options: {queueUrl?: string; environment: Omi
     return {
       where: `queue ${redactQueueUrl(queueUrl)}`,
       submit: async (spec) => {
-        const {enqueueJobs} = await import('./queue.js')
+        const {enqueueJobs} = await import('./queue-client.js')
         await enqueueJobs({redisUrl: queueUrl, jobs: [spec]})
       },
       close: async () => undefined,

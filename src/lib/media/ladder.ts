@@ -35,6 +35,9 @@ export const STANDARD_RUNGS: readonly Rung[] = [
 
 export const DEFAULT_LADDER = ['1080p', '720p', '480p', '144p'] as const
 
+/** The live ladder `ingest` encodes unless told otherwise: fewer rungs, since every one must keep up in real time. */
+export const DEFAULT_LIVE_LADDER = ['720p', '480p', '144p'] as const
+
 /** How far above the source a rung may be and still be kept, at the source's size. */
 const NEAR_RUNG_TOLERANCE = 0.1
 

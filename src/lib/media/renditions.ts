@@ -7,6 +7,7 @@ import path from 'node:path'
 
 import {UserError} from '../errors.js'
 import {readJsonFile} from '../files.js'
+import {compileJsonCheck} from '../json-check.js'
 import type {RungRateControl} from './ffmpeg-fragments.js'
 import type {H264Profile} from './ladder.js'
 import type {PicturePlan} from './picture.js'
@@ -83,22 +84,68 @@ export interface RenditionsManifest {
   warnings?: string[]
 }
 
-/** Reads and sanity-checks a transcode output's renditions.json. */
+/** A file of the output directory: a plain name inside it (no folder, nothing hidden, no way out). */
+const plainFileName = {type: 'string', pattern: '^[^/\\\\.][^/\\\\]*$'} as const
+
+/**
+ * renditions.json as read back from disk: what `segment`, `quality` and the jobs rely on. The
+ * nested facts (source, picture, rate control, probe) are the transcode's own records, kept as
+ * written: checked only as being objects, as earlier versions wrote fewer of them.
+ */
+const renditionsManifestSchema = {
+  type: 'object',
+  properties: {
+    version: {const: 1},
+    createdAt: {type: 'string'},
+    source: {type: 'object'},
+    segmentDurationSeconds: {type: 'number', exclusiveMinimum: 0},
+    gopFrames: {type: 'number'},
+    preset: {type: 'string'},
+    hasAudio: {type: 'boolean'},
+    hasVideo: {type: 'boolean'},
+    audioRendition: {
+      type: 'object',
+      properties: {
+        name: {type: 'string'}, bitrateKbps: {type: 'number'}, codecs: {type: 'string'}, channels: {type: 'number'}, sampleRate: {type: 'number'},
+        durationSeconds: {type: 'number'}, file: plainFileName, sizeBytes: {type: 'number'},
+      },
+      required: ['name', 'bitrateKbps', 'codecs', 'channels', 'sampleRate', 'durationSeconds', 'file', 'sizeBytes'],
+    },
+    rateControl: {type: 'string'},
+    picture: {type: 'object'},
+    complexityProbe: {type: 'object'},
+    renditions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: {type: 'string'}, width: {type: 'number'}, height: {type: 'number'}, videoBitrateKbps: {type: 'number'}, maxRateKbps: {type: 'number'},
+          bufferSizeKbps: {type: 'number'}, audioBitrateKbps: {type: 'number'}, profile: {type: 'string', enum: ['baseline', 'main', 'high']},
+          videoCodec: {type: 'string'}, audioCodec: {type: 'string'}, codecs: {type: 'string'}, frameRate: {type: 'number'},
+          durationSeconds: {type: 'number'}, file: plainFileName, sizeBytes: {type: 'number'}, rateControl: {type: 'object'}, measuredVideo: {type: 'object'},
+        },
+        required: ['name', 'width', 'height', 'videoBitrateKbps', 'maxRateKbps', 'bufferSizeKbps', 'profile', 'videoCodec', 'codecs', 'frameRate', 'durationSeconds', 'file', 'sizeBytes'],
+      },
+    },
+    warnings: {type: 'array', items: {type: 'string'}},
+  },
+  required: ['version', 'createdAt', 'source', 'segmentDurationSeconds', 'hasAudio', 'renditions'],
+} as const
+
+const renditionsManifestCheck = compileJsonCheck<unknown>(renditionsManifestSchema)
+
+/** Reads and checks a transcode output's renditions.json; one that is not a livectl renditions manifest is a UserError naming the file. */
 export async function readRenditionsManifest(dir: string): Promise<RenditionsManifest> {
   const file = path.join(dir, RENDITIONS_FILE)
-  const manifest = (await readJsonFile(file, new UserError(`${dir} is not a transcode output: ${RENDITIONS_FILE} is missing`, {
+  const data = await readJsonFile(file, new UserError(`${dir} is not a transcode output: ${RENDITIONS_FILE} is missing`, {
     hint: 'Run `livectl transcode INPUT -o DIR` first and segment that DIR.',
-  }))) as RenditionsManifest
+  }))
+  renditionsManifestCheck.parse(data, `${file} is not a livectl renditions manifest`, 'Transcode the recording again (`livectl transcode INPUT -o DIR`).')
+  // Checked above, down to every field the readers use; the nested records are the transcode's own (see the schema).
+  const manifest = data as RenditionsManifest
   // An audio-only source's (hasVideo false) lists no video renditions, and its audio in audioRendition.
-  const audioOnly = manifest.hasVideo === false
-  if (manifest.version !== 1 || !Array.isArray(manifest.renditions) || (audioOnly ? !manifest.audioRendition : manifest.renditions.length === 0)) {
+  if (manifest.hasVideo === false ? !manifest.audioRendition : manifest.renditions.length === 0) {
     throw new UserError(`${file} is not a livectl renditions manifest (version 1 with at least one rendition)`)
-  }
-
-  for (const rendition of [...manifest.renditions, ...(manifest.audioRendition ? [manifest.audioRendition] : [])]) {
-    if (typeof rendition.file !== 'string' || rendition.file.includes('/') || rendition.file.startsWith('.')) {
-      throw new UserError(`${file}: rendition file names must be plain names inside the directory`)
-    }
   }
 
   return manifest

@@ -4,15 +4,18 @@
  */
 import path from 'node:path'
 
+import type {FromSchema} from 'json-schema-to-ts'
+
 import {UserError} from '../errors.js'
 import {readJsonFile} from '../files.js'
+import {compileJsonCheck} from '../json-check.js'
 
 export const PACKAGE_MANIFEST_FILE = 'livectl-package.json'
 export const HLS_MASTER_FILE = 'master.m3u8'
 export const DASH_MANIFEST_FILE = 'manifest.mpd'
 
-export type PackageFormat = 'hls' | 'dash'
-const PACKAGE_FORMATS: readonly PackageFormat[] = ['hls', 'dash']
+const PACKAGE_FORMATS = ['hls', 'dash'] as const
+export type PackageFormat = (typeof PACKAGE_FORMATS)[number]
 
 export interface PackageFile {
   file: string
@@ -85,9 +88,69 @@ export function parseFormats(value: string): PackageFormat[] {
   return formats as PackageFormat[]
 }
 
+const packageFileSchema = {
+  type: 'object',
+  properties: {file: {type: 'string', minLength: 1}, sizeBytes: {type: 'number', minimum: 0}},
+  required: ['file', 'sizeBytes'],
+} as const
+
+const packageTrackSchema = {
+  type: 'object',
+  properties: {
+    id: {type: 'string'},
+    name: {type: 'string'},
+    type: {type: 'string', enum: ['video', 'audio']},
+    codecs: {type: 'string'},
+    bandwidth: {type: 'number'},
+    averageBandwidth: {type: 'number'},
+    width: {type: 'number'},
+    height: {type: 'number'},
+    frameRate: {type: 'number'},
+    channels: {type: 'number'},
+    sampleRate: {type: 'number'},
+    playlist: {type: 'string'},
+    init: packageFileSchema,
+    segments: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {...packageFileSchema.properties, index: {type: 'integer', minimum: 0}, startSeconds: {type: 'number'}, durationSeconds: {type: 'number'}},
+        required: [...packageFileSchema.required, 'index', 'startSeconds', 'durationSeconds'],
+      },
+    },
+  },
+  required: ['id', 'name', 'type', 'codecs', 'bandwidth', 'averageBandwidth', 'init', 'segments'],
+} as const
+
+/** livectl-package.json as read back from disk: checked before publish, the catalog or the API trust it. */
+const packageManifestSchema = {
+  type: 'object',
+  properties: {
+    version: {const: 1},
+    createdAt: {type: 'string'},
+    durationSeconds: {type: 'number'},
+    segmentDurationSeconds: {type: 'number'},
+    formats: {type: 'array', items: {type: 'string', enum: PACKAGE_FORMATS}},
+    hlsMaster: {type: 'string'},
+    dashManifest: {type: 'string'},
+    renditions: {type: 'array', items: packageTrackSchema},
+    audio: packageTrackSchema,
+    totalFiles: {type: 'number'},
+    totalBytes: {type: 'number'},
+  },
+  required: ['version', 'createdAt', 'durationSeconds', 'segmentDurationSeconds', 'formats', 'renditions', 'totalFiles', 'totalBytes'],
+} as const
+
+// What the schema lets through is a PackageManifest: this stops compiling when the two drift apart.
+const _schemaCoversInterface: FromSchema<typeof packageManifestSchema> extends PackageManifest ? true : false = true
+
+const packageManifestCheck = compileJsonCheck<PackageManifest>(packageManifestSchema)
+
+/** Reads DIR/livectl-package.json; one that is not a livectl package manifest is a UserError naming the file and what is wrong. */
 export async function readPackageManifest(dir: string): Promise<PackageManifest> {
   const file = path.join(dir, PACKAGE_MANIFEST_FILE)
-  return (await readJsonFile(file, new UserError(`${dir} is not a livectl package: ${PACKAGE_MANIFEST_FILE} is missing`, {
+  const data = await readJsonFile(file, new UserError(`${dir} is not a livectl package: ${PACKAGE_MANIFEST_FILE} is missing`, {
     hint: 'Run `livectl segment DIR -o PKG` first.',
-  }))) as PackageManifest
+  }))
+  return packageManifestCheck.parse(data, `${file} is not a livectl package manifest`, 'Segment the renditions again (`livectl segment DIR -o PKG`).')
 }

@@ -7,12 +7,12 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {assertValidId, idFromName} from '../catalog/ids.js'
-import {withCatalog} from '../catalog/connection.js'
-import type {CatalogOptions} from '../catalog/service.js'
+import {type CatalogOptions, catalogOptions, withCatalog} from '../catalog/connection.js'
 import {upsertVideo} from '../catalog/videos.js'
-import {readPackageManifest} from '../package/manifest.js'
+import {type PackageManifest, readPackageManifest} from '../package/manifest.js'
 import {verifyPackage} from '../package/verify.js'
-import {openStorage, type StorageConfig} from '../storage/open.js'
+import {openStorage, type StorageConfig, storageConfigOf} from '../storage/open.js'
+import {packageLocation, type Storage} from '../storage/storage.js'
 import {type InvalidationOptions, type InvalidationResult, invalidateCdn} from '../cdn/invalidate.js'
 import {DigestCache} from './digest-cache.js'
 import {createFilePublisher, ETAG_SCHEME, type PublishFileResult} from './file-publisher.js'
@@ -28,21 +28,26 @@ export interface PublishProgress {
   bytesPerSecond: number
 }
 
-export interface PublishOptions extends CatalogOptions, StorageConfig {
+export interface UploadPackageOptions extends StorageConfig {
   packageDir: string
-  /** Storage URI: a folder, file://, s3://bucket/prefix, hdfs://namenode:port/path. */
-  to: string
+  /** Storage URI (a folder, file://, s3://bucket/prefix, hdfs://namenode:port/path), or that storage opened already. */
+  to: string | Storage
   videoId?: string
-  title?: string
+  /** Where the digest cache is kept. */
+  dataDir: string
   concurrency?: number
   /** Attempts per file, the first included. */
   attempts?: number
   retryBaseMs?: number
   dryRun?: boolean
-  invalidate?: InvalidationOptions
   signal?: AbortSignal
   onProgress?: (progress: PublishProgress) => void
   onRetry?: (file: string, attempt: number, error: unknown) => void
+}
+
+export interface PublishOptions extends UploadPackageOptions, CatalogOptions {
+  title?: string
+  invalidate?: InvalidationOptions
 }
 
 export type {PublishFileResult} from './file-publisher.js'
@@ -67,12 +72,37 @@ export interface PublishResult {
 
 export const DEFAULT_PUBLISH_CONCURRENCY = 8
 
+/** Publishes a package: uploaded, registered in the catalog as ready, and the CDN told of changed manifests. */
 export async function publishPackage(options: PublishOptions): Promise<PublishResult> {
+  const started = Date.now()
+  const {result, manifest} = await uploadPackage(options)
+  if (!options.dryRun) {
+    await withCatalog(catalogOptions(options), (catalog) =>
+      upsertVideo(catalog, {id: result.videoId, title: options.title ?? result.videoId, status: 'ready', packageLocation: result.location, manifest}),
+    )
+    if (options.invalidate && result.changedManifests.length > 0) result.invalidation = await invalidateCdn(result.changedManifests, options.invalidate)
+  }
+
+  result.seconds = Math.round((Date.now() - started) / 10) / 100
+  return result
+}
+
+export interface UploadedPackage {
+  result: PublishResult
+  /** The package's manifest, as the catalog records it. */
+  manifest: PackageManifest
+}
+
+/**
+ * The storage half of a publish, segments before manifests, resumable; the catalog and the CDN
+ * are the caller's (publishPackage, or a VOD job that writes its video's status itself).
+ */
+export async function uploadPackage(options: UploadPackageOptions): Promise<UploadedPackage> {
   const started = Date.now()
   const packageDir = path.resolve(options.packageDir)
   const manifest = await readPackageManifest(packageDir)
   const videoId = options.videoId === undefined ? idFromName(path.basename(packageDir)) : assertValidId(options.videoId)
-  const storage = await openStorage(options.to, options)
+  const storage = typeof options.to === 'string' ? await openStorage(options.to, storageConfigOf(options)) : options.to
   const digestCache = await DigestCache.open(options.dataDir, packageDir, ETAG_SCHEME)
   const retry = {attempts: options.attempts ?? 5, baseMs: options.retryBaseMs ?? 200, maxMs: 10_000, signal: options.signal}
   // The listing, a round trip to storage, runs while the package is checked and its files stat'ed;
@@ -89,7 +119,7 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
   })
   const sizeOf = (file: string) => Number((stats.get(file) as BigIntStats).size)
   const bytesTotal = files.reduce((sum, {file}) => sum + sizeOf(file), 0)
-  const location = `${storage.uri.replace(/\/$/, '')}/${videoId}`
+  const location = packageLocation(storage, videoId)
 
   let filesDone = 0
   let bytesDone = 0
@@ -136,13 +166,6 @@ export async function publishPackage(options: PublishOptions): Promise<PublishRe
     ...(options.dryRun ? {plan: results} : {}),
   }
 
-  if (!options.dryRun) {
-    await withCatalog({url: options.db, dataDir: options.dataDir}, (catalog) =>
-      upsertVideo(catalog, {id: videoId, title: options.title ?? videoId, status: 'ready', packageLocation: location, manifest}),
-    )
-    if (options.invalidate && changedManifests.length > 0) result.invalidation = await invalidateCdn(changedManifests, options.invalidate)
-  }
-
   result.seconds = Math.round((Date.now() - started) / 10) / 100
-  return result
+  return {result, manifest}
 }

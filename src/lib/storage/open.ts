@@ -15,6 +15,14 @@ export interface StorageConfig {
   hdfsDelegationToken?: string
 }
 
+/**
+ * The storage settings out of a larger options object (a command's, a job's environment), the one
+ * place they are copied: whatever else the object holds stays behind.
+ */
+export function storageConfigOf(options: StorageConfig): StorageConfig {
+  return {s3Endpoint: options.s3Endpoint, hdfsUser: options.hdfsUser, hdfsDelegationToken: options.hdfsDelegationToken}
+}
+
 /** Whether a location is a URI (s3://, hdfs://, file://, ...) rather than a plain path. */
 export function isStorageUri(location: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(location)

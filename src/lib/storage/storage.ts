@@ -68,3 +68,12 @@ export function assertSafeKey(key: string): string {
 export function joinKey(...parts: string[]): string {
   return parts.filter(Boolean).join('/').replace(/\/+/g, '/').replace(/^\/|\/$/g, '')
 }
+
+/**
+ * Where a video's package lives: the storage's URI (file:///..., s3://bucket/prefix, hdfs://...)
+ * and the video's prefix, the form the catalog records. Readers open it with openStorage, which
+ * also takes the plain paths older rows hold.
+ */
+export function packageLocation(storage: Pick<Storage, 'uri'>, videoId: string): string {
+  return `${storage.uri.replace(/\/$/, '')}/${assertSafeKey(videoId)}`
+}

@@ -23,7 +23,7 @@ export const opsRoutes: RouteModule<{context: ApiContext}> = async (app, {contex
     if (context.queueUrl) {
       try {
         // BullMQ is loaded only by servers that have a queue.
-        const {queueStatistics} = await import('../../jobs/queue.js')
+        const {queueStatistics} = await import('../../jobs/queue-client.js')
         const {counts, durations} = await queueStatistics(context.queueUrl)
         for (const [state, count] of Object.entries(counts)) metrics.queueJobs.set({state}, count)
         const sorted = [...durations].sort((a, b) => a - b)

@@ -17,9 +17,11 @@ import multipart from '@fastify/multipart'
 import {newId} from '../../catalog/ids.js'
 import {writeJobStatus} from '../../catalog/videos.js'
 import {ensureDir, removeQuietly} from '../../files.js'
+import {buildVodJobSpec} from '../../jobs/job-spec.js'
 import type {JobSubmitter} from '../../jobs/submit.js'
-import type {VodJobSpec} from '../../jobs/vod-job.js'
+import type {X264Preset} from '../../media/encoder-settings.js'
 import {isStorageUri, openStorage, type StorageConfig} from '../../storage/open.js'
+import {packageLocation} from '../../storage/storage.js'
 import type {ApiContext} from '../context.js'
 import {HttpError} from '../http-errors.js'
 import type {RouteModule} from '../type-provider.js'
@@ -36,9 +38,10 @@ export interface UploadSettings {
   /** Local folder the body is spooled to before it goes to storage. */
   spoolDir: string
   limitBytes: number
-  ladder: string
-  preset: string
-  segmentDurationSeconds: number
+  /** The jobs' settings; left out, the job spec's defaults (job-spec.ts). */
+  ladder?: string
+  preset?: X264Preset
+  segmentDurationSeconds?: number
 }
 
 const uploadBody = {
@@ -69,6 +72,7 @@ function sameToken(given: string, expected: string): boolean {
 export const uploadRoutes: RouteModule<{context: ApiContext; uploads: UploadSettings}> = async (app, {context, uploads}) => {
   await app.register(multipart, {limits: {fileSize: uploads.limitBytes, files: 1, fields: 4, fieldSize: 2000, parts: 6}})
   const storage = await openStorage(uploads.storeTo, uploads.storageConfig)
+  const publishStorage = await openStorage(uploads.publishTo, uploads.storageConfig)
   await ensureDir(uploads.spoolDir)
 
   app.post('/videos', {
@@ -109,17 +113,17 @@ export const uploadRoutes: RouteModule<{context: ApiContext; uploads: UploadSett
       const {size} = await stat(spool)
       await storage.putFile(key, spool, {contentType: part.mimetype || 'application/octet-stream', cacheControl: 'private, no-store', sha256: hash.digest('hex'), sizeBytes: size})
       const input = isStorageUri(storage.uri) && !storage.uri.startsWith('file://') ? `${storage.uri.replace(/\/$/, '')}/${key}` : path.join(path.resolve(uploads.storeTo.replace(/^file:\/\//, '')), key)
-      const spec: VodJobSpec = {
+      const spec = buildVodJobSpec({
         input,
         videoId,
-        ...(title ? {title} : {}),
+        title,
         to: uploads.publishTo,
         ladder: uploads.ladder,
         segmentDurationSeconds: uploads.segmentDurationSeconds,
         preset: uploads.preset,
-      }
+      })
       // The video exists from now on: GET /videos/ID says processing until the job says otherwise.
-      await writeJobStatus(context.catalog, {id: videoId, title: title ?? videoId, status: 'processing', packageLocation: `${uploads.publishTo.replace(/\/$/, '')}/${videoId}`, progress: 0})
+      await writeJobStatus(context.catalog, {id: videoId, title: title ?? videoId, status: 'processing', packageLocation: packageLocation(publishStorage, videoId), progress: 0})
       await uploads.submitter.submit(spec)
     } finally {
       await removeQuietly(spool)

@@ -4,13 +4,15 @@
  */
 import path from 'node:path'
 
-import {UserError} from './errors.js'
-import {readJsonFile} from './files.js'
-import {jobDir, runVodJob} from './jobs/vod-job.js'
-import {DEFAULT_LADDER} from './media/ladder.js'
-import {generateTestClip} from './media/test-clip.js'
-import type {TranscodeProgress} from './media/transcode-options.js'
-import {PACKAGE_MANIFEST_FILE, type PackageManifest} from './package/manifest.js'
+import {UserError} from '../errors.js'
+import {readJsonFile} from '../files.js'
+import {buildVodJobSpec} from './job-spec.js'
+import {runVodJob} from './vod-job.js'
+import {jobDir} from './vod-job-state.js'
+import {validatePreset} from '../media/encoder-settings.js'
+import {generateTestClip} from '../media/test-clip.js'
+import type {TranscodeProgress} from '../media/transcode-options.js'
+import {PACKAGE_MANIFEST_FILE, type PackageManifest} from '../package/manifest.js'
 
 export type DemoStage = 'generate' | 'transcode' | 'segment' | 'publish'
 
@@ -57,15 +59,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // The same VOD job as `livectl run` and the queue worker; the demo keeps its intermediate files to look at.
   const job = await runVodJob(
-    {
+    buildVodJobSpec({
       input: sourceFile,
       videoId: 'demo',
       title: 'livectl demo clip',
       to: path.join(options.dataDir, 'media'),
-      ladder: DEFAULT_LADDER.join(','),
       segmentDurationSeconds: options.segmentDurationSeconds,
-      preset: options.preset,
-    },
+      preset: validatePreset(options.preset),
+    }),
     {
       dataDir: options.dataDir,
       db: options.db,
