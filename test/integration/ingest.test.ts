@@ -2,9 +2,11 @@
  * Live, end to end over real RTMP on loopback: ffmpeg pushes a generated clip in real time to
  * `startIngestServer`; live playlists and segments appear in storage while it runs, in the right
  * order; a wrong key gets nothing; the end of the push leaves ENDLIST and a VOD in the catalog;
- * two streams at once stay apart.
+ * two streams at once stay apart; its metrics port serves what its registry counts; a start that
+ * fails at any step leaves no port taken behind.
  */
 import {access, readdir, readFile} from 'node:fs/promises'
+import net from 'node:net'
 import path from 'node:path'
 
 import {CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
@@ -41,7 +43,7 @@ beforeAll(async () => {
   port = await freePort()
   ingest = await startIngestServer({
     dataDir, host: '127.0.0.1', rtmpPort: port, to: media, rungs: standardLadder(['240p', '144p']),
-    segmentDurationSeconds: 1, dvrWindowSeconds: 4, preset: 'ultrafast', reconnectGraceSeconds: 3, log: (line) => process.env.LIVECTL_TEST_LOG && console.log(new Date().toISOString(), line),
+    segmentDurationSeconds: 1, dvrWindowSeconds: 4, preset: 'ultrafast', reconnectGraceSeconds: 3, metricsPort: 0, log: (line) => process.env.LIVECTL_TEST_LOG && console.log(new Date().toISOString(), line),
   })
   ingest.onSessionEnd((result) => ended.set(result.videoId, result.status))
 })
@@ -90,6 +92,15 @@ describe('ingest', () => {
     const metrics = await ingest.metrics.registry.metrics()
     expect(metrics).toMatch(/livectl_live_streams 1/)
     expect(metrics).toMatch(/livectl_live_segment_publish_lag_seconds_count [1-9]/)
+    // Prometheus reads the same numbers from the metrics port.
+    expect(ingest.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/metrics$/)
+    const scraped = await fetch(ingest.metricsUrl as string)
+    expect(scraped.status).toBe(200)
+    expect(scraped.headers.get('content-type')).toBe(ingest.metrics.registry.contentType)
+    const scrapedText = await scraped.text()
+    expect(scrapedText).toMatch(/^livectl_live_streams 1$/m)
+    expect(scrapedText).toMatch(/^livectl_live_segment_publish_lag_seconds_count [1-9]/m)
+    expect((await fetch(new URL('/', ingest.metricsUrl))).status).toBe(404)
 
     // While it runs: every playlist in storage only ever points at files that are already there.
     while (!push.exited) {
@@ -239,6 +250,54 @@ describe.runIf(runMotoSuites)('ingest to S3', () => {
     } finally {
       await s3Ingest.close()
       await moto.stop()
+    }
+  })
+})
+
+describe('ingest that cannot start', () => {
+  /** Listens on a free port of 127.0.0.1 until released. */
+  async function takePort(): Promise<{port: number; release: () => Promise<void>}> {
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return {port: (server.address() as net.AddressInfo).port, release: () => new Promise((resolve) => server.close(() => resolve()))}
+  }
+
+  const canListenOn = (port: number) => new Promise<boolean>((resolve) => {
+    const server = net.createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+
+  const settings = () => ({
+    // Its own node id: its start must not close the streams of the ingest above (same catalog).
+    dataDir, host: '127.0.0.1', nodeId: 'cannot-start', to: media, rungs: standardLadder(['144p']), segmentDurationSeconds: 1, dvrWindowSeconds: 4, preset: 'ultrafast', log: () => undefined,
+  })
+
+  it('with its metrics port taken, names it and leaves the low-latency origin\'s port free again', async () => {
+    const taken = await takePort()
+    const originPort = await freePort()
+    const rtmpPort = await freePort()
+    try {
+      await expect(startIngestServer({...settings(), rtmpPort, metricsPort: taken.port, lowLatency: {partSeconds: 0.5, originPort}}))
+        .rejects.toThrow(`Cannot start the metrics server: 127.0.0.1:${taken.port} is already in use`)
+      expect(await canListenOn(originPort)).toBe(true)
+      expect(await canListenOn(rtmpPort)).toBe(true)
+    } finally {
+      await taken.release()
+    }
+  })
+
+  it('with its RTMP port taken, names it and leaves the origin\'s and the metrics\' ports free again', async () => {
+    const taken = await takePort()
+    const originPort = await freePort()
+    const metricsPort = await freePort()
+    try {
+      await expect(startIngestServer({...settings(), rtmpPort: taken.port, metricsPort, lowLatency: {partSeconds: 0.5, originPort}}))
+        .rejects.toThrow(`Cannot start the RTMP server: 127.0.0.1:${taken.port} is already in use`)
+      expect(await canListenOn(originPort)).toBe(true)
+      expect(await canListenOn(metricsPort)).toBe(true)
+    } finally {
+      await taken.release()
     }
   })
 })

@@ -6,14 +6,20 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {StoragePublishError} from '../../src/lib/ingest/live-publisher.js'
 import {type LiveStreamDeps, LiveStream, type StatusUpdate} from '../../src/lib/ingest/live-stream.js'
+import type {PackageManifest} from '../../src/lib/package/manifest.js'
 
 const SETTINGS = {videoId: 'v', packageLocation: 'file:///media/v', reconnectGraceMs: 5000, storageOutageLimitMs: 10_000, pollMs: 200, drainIdleMs: 1500, endGraceMs: 10_000}
+
+/** The package the fake publisher reports, live or ended (told apart by its duration). */
+const packageOf = (ended: boolean): PackageManifest => ({
+  version: 1, createdAt: '2025-01-01T00:00:00.000Z', durationSeconds: ended ? 2 : 1, segmentDurationSeconds: 1, formats: ['hls', 'dash'], renditions: [], totalFiles: 0, totalBytes: 0,
+})
 
 function harness(options: {startFails?: Error} = {}) {
   let exit!: (error?: Error) => void
   const exited = new Promise<Error | undefined>((resolve) => (exit = resolve))
   const encoder = {stops: 0, lastAdvance: Date.now()}
-  const publisher = {syncs: [] as boolean[], failure: undefined as Error | undefined, published: 0, kept: 0, secondsPerSync: 1, playable: true}
+  const publisher = {syncs: [] as boolean[], failure: undefined as Error | undefined, keepFailure: undefined as Error | undefined, published: 0, kept: 0, secondsPerSync: 1, playable: true}
   const statuses: StatusUpdate[] = []
   const log: string[] = []
   let endInputs = 0
@@ -41,8 +47,9 @@ function harness(options: {startFails?: Error} = {}) {
           get playable() {
             return publisher.playable
           },
-          manifest: (ended: boolean) => ({ended}),
+          manifest: packageOf,
           keepLocally: async () => {
+            if (publisher.keepFailure) throw publisher.keepFailure
             publisher.kept++
             return '/data/live/v'
           },
@@ -89,7 +96,7 @@ describe('live stream', () => {
     await vi.advanceTimersByTimeAsync(0)
     expect(stream.state).toBe('live')
     await vi.advanceTimersByTimeAsync(SETTINGS.pollMs)
-    expect(test.statuses[0]).toEqual({status: 'live', packageLocation: 'file:///media/v', manifest: {ended: false}})
+    expect(test.statuses[0]).toEqual({status: 'live', packageLocation: 'file:///media/v', manifest: packageOf(false)})
     stream.disconnected()
     expect(stream.state).toBe('grace')
     await vi.advanceTimersByTimeAsync(SETTINGS.reconnectGraceMs)
@@ -101,7 +108,7 @@ describe('live stream', () => {
     expect(result).toMatchObject({status: 'ended'})
     expect(states(stream)).toEqual(['live', 'grace', 'draining', 'ended'])
     expect(test.publisher.syncs.at(-1)).toBe(true)
-    expect(test.statuses.at(-1)).toMatchObject({status: 'ended', manifest: {ended: true}})
+    expect(test.statuses.at(-1)).toMatchObject({status: 'ended', manifest: packageOf(true)})
   })
 
   it('tells the catalog it is live only once a player can start, and again only when segments are added', async () => {
@@ -178,6 +185,17 @@ describe('live stream', () => {
     expect(test.encoder.stops).toBeGreaterThan(0)
     expect(test.publisher.kept).toBe(1)
     expect(test.statuses.at(-1)).toMatchObject({status: 'failed', reason: result.reason})
+  })
+
+  it('still ends failed, and says why, when its segments cannot be kept locally either', async () => {
+    const test = harness()
+    test.publisher.keepFailure = new Error('Permission denied: cannot read /data/live/v/media_0.m3u8')
+    const stream = new LiveStream(SETTINGS, test.deps)
+    await vi.advanceTimersByTimeAsync(0)
+    test.exit(new Error('ffmpeg exited with code 1'))
+    expect(await stream.done).toMatchObject({status: 'failed', reason: 'the encoder failed: ffmpeg exited with code 1'})
+    expect(test.statuses.at(-1)).toMatchObject({status: 'failed'})
+    expect(test.log).toContain('live v: could not keep its segments locally: Permission denied: cannot read /data/live/v/media_0.m3u8')
   })
 
   it('publishes what waited once storage is back within the limit, and ends normally', async () => {

@@ -25,8 +25,7 @@ import {mediaPlaylistName} from '../package/package-args.js'
 import {parseM3u8} from '../package/verify.js'
 import {withRetries} from '../retry.js'
 import {sha256OfFile} from '../storage/checksum.js'
-import type {Storage} from '../storage/storage.js'
-import {joinKey} from '../storage/storage.js'
+import {joinKey, packageLocation, type Storage} from '../storage/storage.js'
 import {LIVE_AUDIO_KBPS} from './live-args.js'
 
 export interface LivePublisherOptions {
@@ -44,10 +43,16 @@ export interface LivePublisherOptions {
 /** Storage refused or did not answer while publishing (after the retries): the stream may wait for it. */
 export class StoragePublishError extends ExternalError {}
 
+/** A live track always has its HLS media playlist (the encoder writes one per track). */
+type LiveTrack = PackageTrack & {playlist: string}
+
 interface TrackState {
-  track: PackageTrack
+  track: LiveTrack
   initUploaded: boolean
 }
+
+/** The encoder has not written that file yet; any other failure to read it is one. */
+const notWrittenYet = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
 
 export class LivePublisher {
   private readonly tracks: TrackState[]
@@ -85,7 +90,7 @@ export class LivePublisher {
         }]
       : []
     this.tracks = [...video, ...audio]
-    this.location = `${options.storage.uri.replace(/\/$/, '')}/${options.videoId}`
+    this.location = packageLocation(options.storage, options.videoId)
     this.scratch = path.join(options.workDir, '.publish')
   }
 
@@ -98,7 +103,7 @@ export class LivePublisher {
 
   /** Media playlist names, in track order (video rungs, then the audio). */
   get playlists(): string[] {
-    return this.tracks.map((state) => state.track.playlist as string)
+    return this.tracks.map((state) => state.track.playlist)
   }
 
   /** Whether a player can start: the playlists, the master and the MPD are in storage. */
@@ -148,20 +153,12 @@ export class LivePublisher {
     // so an unchanged set (same size and modification time, to the nanosecond) is not read again.
     const signature = await this.outputSignature()
     if (!ended && signature !== undefined && signature === this.lastSynced) return 0
-    let mpd: string
-    try {
-      // The MPD first: every segment it lists is also in the HLS playlists read after it.
-      mpd = await readFile(path.join(this.options.workDir, DASH_MANIFEST_FILE), 'utf8')
-    } catch {
-      return 0
-    }
-
+    // The MPD first: every segment it lists is also in the HLS playlists read after it.
+    const mpd = await this.readOutput(DASH_MANIFEST_FILE)
+    if (mpd === undefined) return 0
     const listings = await Promise.all(this.tracks.map(async (state) => {
-      try {
-        return parseM3u8(await readFile(path.join(this.options.workDir, state.track.playlist as string), 'utf8'))
-      } catch {
-        return undefined
-      }
+      const playlist = await this.readOutput(state.track.playlist)
+      return playlist === undefined ? undefined : parseM3u8(playlist)
     }))
     if (listings.some((listing) => listing === undefined)) return 0
 
@@ -205,7 +202,7 @@ export class LivePublisher {
     }
 
     for (const state of this.tracks) {
-      await this.putText(state.track.playlist as string, buildMediaPlaylist({initFile: state.track.init.file, segments: state.track.segments, windowSeconds: this.options.dvrWindowSeconds, ended}))
+      await this.putText(state.track.playlist, buildMediaPlaylist({initFile: state.track.init.file, segments: state.track.segments, windowSeconds: this.options.dvrWindowSeconds, ended}))
     }
 
     await this.putText(HLS_MASTER_FILE, this.masterPlaylist())
@@ -217,14 +214,27 @@ export class LivePublisher {
     return added
   }
 
-  /** Size and modification time of the encoder's MPD and playlists, or undefined when one is missing. */
+  /** Size and modification time of the encoder's MPD and playlists, or undefined when one is not written yet. */
   private async outputSignature(): Promise<string | undefined> {
-    const files = [DASH_MANIFEST_FILE, ...this.tracks.map((state) => state.track.playlist as string)]
+    const files = [DASH_MANIFEST_FILE, ...this.tracks.map((state) => state.track.playlist)]
+    const local = files.map((file) => path.join(this.options.workDir, file))
     try {
-      const stats = await Promise.all(files.map((file) => stat(path.join(this.options.workDir, file), {bigint: true})))
+      const stats = await Promise.all(local.map((file) => stat(file, {bigint: true})))
       return stats.map((info) => `${info.size}:${info.mtimeNs}`).join(',')
-    } catch {
-      return undefined
+    } catch (error) {
+      if (notWrittenYet(error)) return undefined
+      throw fileSystemError(error, (error as NodeJS.ErrnoException).path ?? this.options.workDir, 'read')
+    }
+  }
+
+  /** A text file of the encoder's output, or undefined when it is not written yet. */
+  private async readOutput(file: string): Promise<string | undefined> {
+    const local = path.join(this.options.workDir, file)
+    try {
+      return await readFile(local, 'utf8')
+    } catch (error) {
+      if (notWrittenYet(error)) return undefined
+      throw fileSystemError(error, local, 'read')
     }
   }
 
@@ -235,15 +245,11 @@ export class LivePublisher {
    */
   async keepLocally(): Promise<string | undefined> {
     const dir = this.options.workDir
-    const tracks: PackageTrack[] = []
+    const tracks: LiveTrack[] = []
     for (const state of this.tracks) {
-      let listing
-      try {
-        listing = parseM3u8(await readFile(path.join(dir, state.track.playlist as string), 'utf8'))
-      } catch {
-        return undefined
-      }
-
+      const playlist = await this.readOutput(state.track.playlist)
+      if (playlist === undefined) return undefined
+      const listing = parseM3u8(playlist)
       const init = listing.segments[0]?.map?.uri
       if (!init) return undefined
       const segments: PackageSegment[] = []
@@ -252,7 +258,7 @@ export class LivePublisher {
       tracks.push({...state.track, init: {file: init, sizeBytes: (await stat(path.join(dir, init))).size}, segments})
     }
 
-    for (const track of tracks) await writeFile(path.join(dir, track.playlist as string), buildMediaPlaylist({initFile: track.init.file, segments: track.segments, windowSeconds: this.options.dvrWindowSeconds, ended: true}))
+    for (const track of tracks) await writeFile(path.join(dir, track.playlist), buildMediaPlaylist({initFile: track.init.file, segments: track.segments, windowSeconds: this.options.dvrWindowSeconds, ended: true}))
     const video = tracks.filter((track) => track.type === 'video')
     const audio = tracks.find((track) => track.type === 'audio')
     await writeFile(path.join(dir, HLS_MASTER_FILE), buildMasterPlaylist(video, audio))

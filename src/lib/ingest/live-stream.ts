@@ -13,6 +13,7 @@
  * timers. Its collaborators come in through `LiveStreamDeps`, so the transitions are unit-tested
  * without processes.
  */
+import type {PackageManifest} from '../package/manifest.js'
 import {StoragePublishError} from './live-publisher.js'
 
 export type LiveState = 'pending' | 'live' | 'grace' | 'draining' | 'ended' | 'failed'
@@ -34,7 +35,8 @@ export interface LivePublishing {
   readonly publishedSeconds: number
   /** Whether a player can start: the playlists, the master and the MPD are in storage. */
   readonly playable: boolean
-  manifest(ended: boolean): unknown
+  /** The package as published so far (the catalog's copy); `ended` once the stream is over. */
+  manifest(ended: boolean): PackageManifest
   /** Writes the encoder's complete output as a local package (for a later `livectl publish`); returns its folder. */
   keepLocally(): Promise<string | undefined>
 }
@@ -43,7 +45,7 @@ export interface StatusUpdate {
   status: 'live' | 'ended' | 'failed'
   packageLocation: string
   /** The package as published so far (the catalog's copy), when there is one. */
-  manifest?: unknown
+  manifest?: PackageManifest
   /** Why a stream failed. */
   reason?: string
 }
@@ -319,7 +321,12 @@ export class LiveStream {
     const durationSeconds = publisher?.publishedSeconds ?? 0
     if (!this.hasFailed() && durationSeconds === 0) this.fail('nothing was published: the broadcast sent no media the encoder could use')
     if (this.hasFailed()) {
-      const kept = publisher ? await publisher.keepLocally().catch(() => undefined) : undefined
+      const kept = publisher
+        ? await publisher.keepLocally().catch((error: unknown) => {
+            this.deps.log(`live ${this.settings.videoId}: could not keep its segments locally: ${(error as Error).message}`)
+            return undefined
+          })
+        : undefined
       if (kept) this.deps.log(`live ${this.settings.videoId}: its complete segments are kept in ${kept}; publish them later with \`livectl publish ${kept} --video-id ${this.settings.videoId}\``)
       await this.writeStatus({status: 'failed', packageLocation: location, reason: this.failure, ...(publisher && durationSeconds > 0 ? {manifest: publisher.manifest(false)} : {})}, 5)
       return {videoId: this.settings.videoId, status: 'failed', reason: this.failure, durationSeconds}

@@ -13,6 +13,7 @@ import type {Readable} from 'node:stream'
 
 import type {Catalog} from '../catalog/connection.js'
 import {listLiveVideosOf, upsertVideo} from '../catalog/videos.js'
+import {BugError} from '../errors.js'
 import {buildMasterPlaylist} from '../package/hls-master.js'
 import {buildMediaPlaylist} from '../package/hls-media.js'
 import {appendSegment, DASH_MANIFEST_FILE, HLS_MASTER_FILE, PACKAGE_MANIFEST_FILE, type PackageManifest, type PackageSegment, type PackageTrack} from '../package/manifest.js'
@@ -39,15 +40,10 @@ export interface ReconcileResult {
 
 const round = (seconds: number) => Math.round(seconds * 1e6) / 1e6
 
+/** An object's text, or undefined when storage has no such object (storage failing is an error: the stream stays live, and is closed next start). */
 async function readText(storage: Storage, key: string): Promise<string | undefined> {
-  let stream: Readable
-  try {
-    if (!(await storage.head(key))) return undefined
-    stream = await storage.get(key)
-  } catch {
-    return undefined
-  }
-
+  if (!(await storage.head(key))) return undefined
+  const stream: Readable = await storage.get(key)
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
   return Buffer.concat(chunks).toString('utf8')
@@ -83,6 +79,12 @@ export function staticMpdFrom(liveMpd: string, tracks: readonly PackageTrack[], 
   })
 }
 
+/** A live track's HLS media playlist: every track of a live package has one (live-publisher.ts writes them). */
+function livePlaylistOf(track: PackageTrack): string {
+  if (!track.playlist) throw new BugError(`Track ${track.id} (${track.name}) of a live package has no HLS playlist`)
+  return track.playlist
+}
+
 /** The segments of a track storage holds: what the catalog knew, then what the stored playlist adds. */
 function mergeSegments(track: PackageTrack, playlist: string | undefined, stored: Map<string, number>): PackageSegment[] {
   const segments = track.segments.filter((segment) => stored.has(segment.file)).map((segment) => ({...segment}))
@@ -102,8 +104,7 @@ async function closeVideo(storage: Storage, manifest: PackageManifest, dvrWindow
   const tracks: PackageTrack[] = []
   for (const track of [...manifest.renditions, ...(manifest.audio ? [manifest.audio] : [])]) {
     if (!track.init.file || !stored.has(track.init.file)) return undefined
-    const playlist = track.playlist ? await readText(storage, track.playlist) : undefined
-    tracks.push({...track, segments: mergeSegments(track, playlist, stored)})
+    tracks.push({...track, segments: mergeSegments(track, await readText(storage, livePlaylistOf(track)), stored)})
   }
 
   const video = tracks.filter((track) => track.type === 'video')
@@ -127,7 +128,7 @@ async function closeVideo(storage: Storage, manifest: PackageManifest, dvrWindow
 
   // Written in publish order: playlists, then the master and the MPD, then the package manifest.
   const texts: Array<[string, string]> = [
-    ...tracks.map((track): [string, string] => [track.playlist as string, buildMediaPlaylist({initFile: track.init.file, segments: track.segments, windowSeconds: dvrWindowSeconds, ended: true})]),
+    ...tracks.map((track): [string, string] => [livePlaylistOf(track), buildMediaPlaylist({initFile: track.init.file, segments: track.segments, windowSeconds: dvrWindowSeconds, ended: true})]),
     [HLS_MASTER_FILE, buildMasterPlaylist(video, audio)],
     ...(liveMpd ? [[DASH_MANIFEST_FILE, staticMpdFrom(liveMpd, tracks, durationSeconds)] as [string, string]] : []),
     [PACKAGE_MANIFEST_FILE, `${JSON.stringify(closed, null, 2)}\n`],

@@ -2,7 +2,7 @@
  * node-media-server, behind one file: the only place that knows its events, its internals (the
  * context of broadcasts, its logger, its store's signal hooks) and its quirks. The rest of ingest
  * sees an RTMP server that asks whether to accept a push, says when an accepted push flows and
- * when its connection closes, and can end a broadcast for the encoder pulling it.
+ * when its connection closes; each push can end its broadcast for the encoder pulling it.
  */
 import {createRequire} from 'node:module'
 import type {Socket} from 'node:net'
@@ -26,6 +26,10 @@ export interface RtmpPush {
   bytesIn(): number
   /** Refuses or drops the push. */
   close(): void
+  /** Ends the broadcast at this push's path for everyone pulling it: the encoder sees an end of stream. */
+  endPulls(): void
+  /** Forgets the finished broadcast at this push's path, so the next push to it is a new one. */
+  forget(): void
 }
 
 export interface RtmpServerOptions {
@@ -43,10 +47,6 @@ export interface RtmpServerOptions {
 }
 
 export interface RtmpServer {
-  /** Ends the broadcast at `streamPath` for everyone pulling it: the encoder sees an end of stream. */
-  endPulls(streamPath: string): void
-  /** Forgets a finished broadcast, so the next push to that path is a new one. */
-  forget(streamPath: string): void
   stop(): Promise<void>
 }
 
@@ -58,16 +58,21 @@ interface NmsContext {
   eventEmitter: {on(event: string, listener: (session: NmsSession) => void): void; off(event: string, listener: (session: NmsSession) => void): void}
 }
 
-function toPush(session: NmsSession): RtmpPush {
+function toPush(session: NmsSession, context: NmsContext): RtmpPush {
   const withBytes = session as NmsSession & {inBytes?: number}
+  const streamPath = session.streamPath
   return {
     id: session.id,
     app: session.streamApp,
     streamName: session.streamName,
-    streamPath: session.streamPath,
+    streamPath,
     ip: session.ip,
     bytesIn: () => withBytes.inBytes ?? 0,
     close: () => session.close(),
+    endPulls: () => {
+      for (const subscriber of context.broadcasts.get(streamPath)?.subscribers.values() ?? []) subscriber.close()
+    },
+    forget: () => context.broadcasts.get(streamPath)?._finishPublish?.(),
   }
 }
 
@@ -97,7 +102,7 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
   const accepted = new Set<string>()
   const onPrePublish = (session: NmsSession) => {
     if (!ours(session)) return
-    const push = toPush(session)
+    const push = toPush(session, context)
     const refusal = options.onPush(push)
     if (refusal === undefined) accepted.add(session.id)
     else session.close()
@@ -105,7 +110,7 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
 
   const onPostPublish = (session: NmsSession) => {
     if (!ours(session) || !accepted.has(session.id)) return
-    const push = toPush(session)
+    const push = toPush(session, context)
     socketOf(session)?.once('close', () => {
       accepted.delete(session.id)
       options.onClosed(push)
@@ -147,10 +152,6 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
   nms.store?._removeExitHooks?.()
 
   return {
-    endPulls: (streamPath) => {
-      for (const subscriber of context.broadcasts.get(streamPath)?.subscribers.values() ?? []) subscriber.close()
-    },
-    forget: (streamPath) => context.broadcasts.get(streamPath)?._finishPublish?.(),
     stop: async () => {
       forgetListeners()
       await nms.stop()
