@@ -90,6 +90,18 @@ describe('broadcast registry', () => {
     expect(broadcasts.decide(fakePush(), KEY)).toEqual({verdict: 'refused', reason: 'key studio is already live'})
   })
 
+  it('starts no stream for a push accepted just before ingest began stopping, and closes it', () => {
+    const {broadcasts, started} = registry()
+    const push = fakePush()
+    let closed = 0
+    push.close = () => void closed++
+    expect(broadcasts.decide(push, KEY).verdict).toBe('accepted')
+    broadcasts.stop()
+    expect(broadcasts.flowing(push)).toBeUndefined()
+    expect(started).toHaveLength(0)
+    expect(closed).toBe(1)
+  })
+
   it('continues the same video when the broadcaster comes back within the grace period', () => {
     const {broadcasts, started} = registry()
     const first = fakePush()

@@ -214,6 +214,23 @@ describe('a VOD job', () => {
     expect(progressWrites).toEqual([0, 0.425, 1])
   })
 
+  it('writes nothing after failed, though work still reports (the other chunks of a failed chunked transcode)', async () => {
+    const job = harness()
+    let late: ((fraction: number) => void) | undefined
+    job.deps.stages.transcode = async ({progress}) => {
+      late = progress
+      throw new ExternalError('a chunk failed')
+    }
+    await expect(job.run()).rejects.toThrow('a chunk failed')
+    const before = {writes: job.writes.length, progress: job.progress.length}
+    job.advance(5000)
+    late?.(0.9)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(job.writes.length).toBe(before.writes)
+    expect(job.statuses().at(-1)).toBe('failed')
+    expect(job.progress.length).toBe(before.progress)
+  })
+
   it('is not failed by a progress write that fails, but is by the first one', async () => {
     const job = harness()
     job.failures.progressWrite = new ExternalError('catalog away for a moment')

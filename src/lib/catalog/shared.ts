@@ -30,5 +30,7 @@ export async function sharedCatalog(options: CatalogOptions): Promise<Catalog> {
 export async function closeSharedCatalogs(): Promise<void> {
   const open = [...shared.values()]
   shared.clear()
-  await Promise.all(open.map(async (opening) => (await opening.catch(() => undefined))?.close()))
+  // Never throws: it runs in every command's `finally`, where a failure would replace the command's
+  // result (or its error). A connection that fails to close is gone with the process anyway.
+  await Promise.allSettled(open.map(async (opening) => (await opening.catch(() => undefined))?.close()))
 }

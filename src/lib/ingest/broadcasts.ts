@@ -87,6 +87,11 @@ export class BroadcastRegistry<Stream extends BroadcastStream> {
     const keyName = this.accepted.get(push.id)
     this.accepted.delete(push.id)
     if (keyName === undefined) return undefined
+    // Accepted just before ingest began stopping: no stream starts that nobody would wait for.
+    if (this.stopping) {
+      push.close()
+      return undefined
+    }
     const startedAt = this.now()
     const identity: BroadcastIdentity = {keyName, videoId: liveVideoId(keyName, startedAt), streamPath: push.streamPath, startedAt}
     const broadcast: Broadcast<Stream> = {...identity, stream: this.startStream(identity, push), push, lastBytesIn: 0}

@@ -52,7 +52,13 @@ interface TrackState {
 }
 
 /** The encoder has not written that file yet; any other failure to read it is one. */
-const notWrittenYet = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+/**
+ * A read of the encoder's output that the next sync simply tries again: the file is not written
+ * yet (ENOENT), or the machine is short of something for a moment (file descriptors, a busy file).
+ * Anything else (EACCES, EISDIR...) will not go away by itself and ends the stream.
+ */
+const TRY_AGAIN_CODES = new Set(['ENOENT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EINTR'])
+const notReadableYet = (error: unknown) => TRY_AGAIN_CODES.has((error as NodeJS.ErrnoException | undefined)?.code ?? '')
 
 export class LivePublisher {
   private readonly tracks: TrackState[]
@@ -222,7 +228,7 @@ export class LivePublisher {
       const stats = await Promise.all(local.map((file) => stat(file, {bigint: true})))
       return stats.map((info) => `${info.size}:${info.mtimeNs}`).join(',')
     } catch (error) {
-      if (notWrittenYet(error)) return undefined
+      if (notReadableYet(error)) return undefined
       throw fileSystemError(error, (error as NodeJS.ErrnoException).path ?? this.options.workDir, 'read')
     }
   }
@@ -233,7 +239,7 @@ export class LivePublisher {
     try {
       return await readFile(local, 'utf8')
     } catch (error) {
-      if (notWrittenYet(error)) return undefined
+      if (notReadableYet(error)) return undefined
       throw fileSystemError(error, local, 'read')
     }
   }

@@ -204,7 +204,11 @@ async function startParts(options: IngestOptions, teardown: TeardownStack): Prom
   bitrateSampler.unref()
   teardown.push('bitrate sampler', () => clearInterval(bitrateSampler))
   // First on close: no push is accepted from now on, and every stream ends before the servers it needs stop.
-  teardown.push('live streams', () => endStreams(broadcasts))
+  // Key refreshes stop first too: no catalog query outlives the streams' end.
+  teardown.push('live streams', () => {
+    keys.stop()
+    return endStreams(broadcasts)
+  })
 
   return {
     rtmpUrl: `rtmp://${options.host}:${options.rtmpPort}/live`,

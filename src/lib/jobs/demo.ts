@@ -4,15 +4,13 @@
  */
 import path from 'node:path'
 
-import {UserError} from '../errors.js'
-import {readJsonFile} from '../files.js'
 import {buildVodJobSpec} from './job-spec.js'
 import {runVodJob} from './vod-job.js'
 import {jobDir} from './vod-job-state.js'
 import {validatePreset} from '../media/encoder-settings.js'
 import {generateTestClip} from '../media/test-clip.js'
 import type {TranscodeProgress} from '../media/transcode-options.js'
-import {PACKAGE_MANIFEST_FILE, type PackageManifest} from '../package/manifest.js'
+import {readPackageManifest} from '../package/manifest.js'
 
 export type DemoStage = 'generate' | 'transcode' | 'segment' | 'publish'
 
@@ -81,7 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const dir = jobDir(options.dataDir, 'demo')
   const renditionsDir = path.join(dir, 'renditions')
   const packageDir = path.join(dir, 'package')
-  const pkg = (await readJsonFile(path.join(packageDir, PACKAGE_MANIFEST_FILE), new UserError(`The demo package is missing from ${packageDir}`))) as PackageManifest
+  const pkg = await readPackageManifest(packageDir)
   return {
     sourceFile,
     renditionsDir,

@@ -62,8 +62,8 @@ export const vodJobSpecSchema = {
   properties: {
     input: {type: 'string', minLength: 1, description: 'A file path (on a folder every worker sees), or a storage URI of one object (s3://bucket/key, hdfs://..., file://...).'},
     videoId: {type: 'string', pattern: VIDEO_ID_PATTERN},
-    // The catalog's title column holds 500 characters.
-    title: {type: 'string', maxLength: 500},
+    // Any length: the catalog's column holds 500 characters, and a longer title is cut to fit (fitTitle), not refused.
+    title: {type: 'string'},
     to: {type: 'string', minLength: 1, description: 'Storage URI the package is published to.'},
     ladder: {type: 'string', minLength: 1, default: VOD_JOB_DEFAULTS.ladder, description: 'Rung names (1080p,720p,...) or a ladder JSON file.'},
     // The range transcode accepts (media/transcode.ts validateSegmentDuration).
@@ -106,14 +106,20 @@ export function buildVodJobSpec(input: Omit<VodJobSpecInput, 'videoId'> & {video
     to: absolute(input.to),
     ...(input.formats ? {formats: [...input.formats]} : {}),
   }
-  return specCheck.parse(spec, 'Invalid job', 'See `livectl run --help` for what each setting takes.')
+  return fitTitle(specCheck.parse(spec, 'Invalid job', 'See `livectl run --help` for what each setting takes.'))
+}
+
+/** The catalog's title column holds 500 characters: a longer title is cut, as uploads cut theirs. */
+const TITLE_MAX_CHARACTERS = 500
+function fitTitle(spec: VodJobSpec): VodJobSpec {
+  return spec.title !== undefined && spec.title.length > TITLE_MAX_CHARACTERS ? {...spec, title: spec.title.slice(0, TITLE_MAX_CHARACTERS)} : spec
 }
 
 /** A spec that comes from outside (job data from Redis): checked as is, defaults filled in; `source` names it in the error. */
 export function parseVodJobSpec(data: unknown, source: string): VodJobSpec {
   // A copy: filling in the defaults must not change the caller's object (BullMQ's job.data).
   const copy: unknown = data !== null && typeof data === 'object' && !Array.isArray(data) ? structuredClone(data) : data
-  return specCheck.parse(copy, source)
+  return fitTitle(specCheck.parse(copy, source))
 }
 
 /** Keys whose value is undefined are left out (`{title: flags.title}` with no --title): absent, not invalid. */

@@ -138,6 +138,8 @@ export async function runVodJobStages(spec: VodJobSpec, settings: VodJobRunSetti
 
   const status = statusWriter(deps.catalog, {id: job.videoId, title, packageLocation: job.location}, now)
   const progressOf = (stage: VodStage) => (stageFraction?: number, speed?: number) => {
+    // Work still reporting after the job settled (the other chunks of a failed chunked transcode) says nothing more.
+    if (status.isClosed()) return
     const [from, to] = STAGE_SPAN[stage]
     const fraction = from + (to - from) * Math.min(Math.max(stageFraction ?? 0, 0), 1)
     settings.onProgress?.({stage, fraction, stageFraction, speed})
@@ -165,7 +167,7 @@ export async function runVodJobStages(spec: VodJobSpec, settings: VodJobRunSetti
     work.progress(0)
     const published = await deps.stages.publish(work)
     // No progress write may land after the ready one.
-    await status.settled()
+    await status.close()
     await deps.catalog.writeReady({id: job.videoId, title, status: 'ready', packageLocation: published.location, manifest: published.manifest})
     await deps.stages.invalidate(published.changedManifests)
 
@@ -190,7 +192,7 @@ export async function runVodJobStages(spec: VodJobSpec, settings: VodJobRunSetti
     settings.onProgress?.({stage: 'publish', fraction: 1, stageFraction: 1})
     return result
   } catch (error) {
-    await status.settled()
+    await status.close()
     const report = toErrorReport(error)
     const reason = error instanceof CancelledError || settings.signal?.aborted
       ? `Interrupted before it finished: run it again to continue (${report.message})`
@@ -228,6 +230,7 @@ function statusWriter(catalog: VodJobCatalog, video: {id: string; title: string;
   let lastWrite = 0
   let lastFraction = -1
   let queue: Promise<void> = Promise.resolve()
+  let closed = false
   const processing = async (fraction: number) => {
     lastWrite = now()
     lastFraction = fraction
@@ -238,13 +241,18 @@ function statusWriter(catalog: VodJobCatalog, video: {id: string; title: string;
     /** The first write, which must succeed (it is what says the job started). */
     processing,
     progress(fraction: number) {
+      if (closed) return
       queue = queue.then(async () => {
-        if (now() - lastWrite < STATUS_INTERVAL_MS || fraction - lastFraction < 0.01) return
+        if (closed || now() - lastWrite < STATUS_INTERVAL_MS || fraction - lastFraction < 0.01) return
         await processing(fraction)
       }).catch(() => undefined)
     },
-    /** Resolves once the writes asked for so far are done. */
-    settled: () => queue,
+    /** No progress is written from now on (the final status comes next); resolves once the writes asked for so far are done. */
+    close: () => {
+      closed = true
+      return queue
+    },
+    isClosed: () => closed,
     failed: (reason: string) => catalog.writeStatus({...video, status: 'failed', statusReason: reason.slice(0, 1900)}),
   }
 }
