@@ -344,7 +344,7 @@ describe.runIf(runBrowserSuites)('watch page in Chromium', () => {
           return seen
         }, started)
         // The page shows how far behind live the viewer is. How far that is belongs to the glass-to-glass
-        // benchmark (bench/live.mjs --glass), not to a test: on a loaded machine playback at the edge
+        // benchmark (bench/live/main.ts --glass), not to a test: on a loaded machine playback at the edge
         // can stall for seconds and catch up, and a bound here turned CI red. What the test holds is
         // the behaviour: 8 s of playback at the edge, the rung switched, parts and blocking reloads below.
         expect(latencies.length).toBeGreaterThan(10)
