@@ -72,7 +72,7 @@ describe('examples/', () => {
     const catalog = await openCatalog({dataDir})
     const {key} = await createStreamKey(catalog, 'example')
     await catalog.close()
-    const clip = await makeClip(work.dir, 'camera.mp4', {width: 320, height: 180, durationSeconds: 3, audio: 'stereo'})
+    const clip = await makeClip(work.dir, 'camera.mp4', {width: 320, height: 180, durationSeconds: 6, audio: 'stereo'})
     const rtmpPort = await freePort()
     const ended = new Map<string, string>()
     let ingest: RunningIngest | undefined

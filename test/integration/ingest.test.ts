@@ -202,8 +202,8 @@ describe('ingest', () => {
   })
 
   it('keeps two streams at once apart', async () => {
-    const first = startPush(`rtmp://127.0.0.1:${port}/live/${keys.studio}`, {width: 426, height: 240, durationSeconds: 4, frequency: 440})
-    const second = startPush(`rtmp://127.0.0.1:${port}/live/${keys.second}`, {width: 320, height: 180, durationSeconds: 4, frequency: 880})
+    const first = startPush(`rtmp://127.0.0.1:${port}/live/${keys.studio}`, {width: 426, height: 240, durationSeconds: 8, frequency: 440})
+    const second = startPush(`rtmp://127.0.0.1:${port}/live/${keys.second}`, {width: 320, height: 180, durationSeconds: 8, frequency: 880})
     await waitFor(() => ingest.streams().length === 2, {what: 'both streams'})
     const ids = Object.fromEntries(ingest.streams().map((stream) => [stream.keyName, stream.videoId]))
     await Promise.all([first.done, second.done])

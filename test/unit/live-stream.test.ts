@@ -18,7 +18,7 @@ const packageOf = (ended: boolean): PackageManifest => ({
 function harness(options: {startFails?: Error} = {}) {
   let exit!: (error?: Error) => void
   const exited = new Promise<Error | undefined>((resolve) => (exit = resolve))
-  const encoder = {stops: 0, lastAdvance: Date.now()}
+  const encoder = {stops: 0, lastAdvance: Date.now() as number | undefined}
   const publisher = {syncs: [] as boolean[], failure: undefined as Error | undefined, keepFailure: undefined as Error | undefined, published: 0, kept: 0, secondsPerSync: 1, playable: true}
   const statuses: StatusUpdate[] = []
   const log: string[] = []
@@ -101,7 +101,9 @@ describe('live stream', () => {
     expect(stream.state).toBe('grace')
     await vi.advanceTimersByTimeAsync(SETTINGS.reconnectGraceMs)
     expect(stream.state).toBe('draining')
-    // The encoder produced nothing for longer than the idle time: its input is ended.
+    // The encoder has produced nothing new since the broadcaster left: once that lasts the idle time, its input is ended.
+    expect(test.endInputs).toBe(0)
+    await vi.advanceTimersByTimeAsync(SETTINGS.drainIdleMs + 200)
     expect(test.endInputs).toBe(1)
     test.exit()
     const result = await stream.done
@@ -146,6 +148,20 @@ describe('live stream', () => {
     test.exit()
     await stream.done
     expect(states(stream)).toEqual(['live', 'grace', 'live', 'draining', 'ended'])
+  })
+
+  it('ends the input of an encoder that has produced nothing yet once the broadcaster has been gone for the idle time', async () => {
+    const test = harness()
+    test.encoder.lastAdvance = undefined
+    const stream = new LiveStream(SETTINGS, test.deps)
+    await vi.advanceTimersByTimeAsync(0)
+    stream.shutdown()
+    await vi.advanceTimersByTimeAsync(SETTINGS.drainIdleMs - 200)
+    expect(test.endInputs).toBe(0)
+    await vi.advanceTimersByTimeAsync(400)
+    expect(test.endInputs).toBe(1)
+    test.exit()
+    expect((await stream.done).status).toBe('ended')
   })
 
   it('stops the encoder when it does not end by itself after its input ended', async () => {

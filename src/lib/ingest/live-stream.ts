@@ -21,8 +21,8 @@ export type LiveState = 'pending' | 'live' | 'grace' | 'draining' | 'ended' | 'f
 export interface EncoderHandle {
   /** Resolves when the encoder exits: undefined for a clean exit (or one it was asked for), else the error. */
   exited: Promise<Error | undefined>
-  /** When the encoder last produced media (ms since the epoch): it is idle once the input has run dry. */
-  lastAdvanceMs(): number
+  /** When the encoder last produced media (ms since the epoch), undefined before its first output: it is idle once the input has run dry. */
+  lastAdvanceMs(): number | undefined
   /** Stops it now (SIGINT, then SIGKILL after a grace period): it writes what it can. */
   stop(): void
 }
@@ -170,9 +170,15 @@ export class LiveStream {
     this.deps.log(`live ${this.settings.videoId}: ${why}; draining the encoder`)
     this.enter('draining')
     const idleMs = this.settings.drainIdleMs ?? 1500
+    const drainStartedAt = this.now()
     const check = () => {
       const encoder = this.encoder
-      if (!encoder || this.now() - encoder.lastAdvanceMs() > idleMs) {
+      const last = encoder?.lastAdvanceMs()
+      // Drained: nothing new for idleMs since the broadcaster left, or since the encoder's last
+      // output if that is later. An encoder that has produced nothing yet may still be reading its
+      // input's first seconds (on a busy machine): the end of its input is what lets it go on with
+      // what it has, so it too gets only idleMs.
+      if (!encoder || this.now() - Math.max(last ?? 0, drainStartedAt) > idleMs) {
         this.deps.endInput()
         this.stopTimer = setTimeout(() => this.encoder?.stop(), this.settings.endGraceMs ?? 10_000)
         return

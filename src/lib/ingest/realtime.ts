@@ -5,16 +5,15 @@
 
 export class RealtimeMeter {
   private readonly samples: Array<{wallMs: number; mediaSeconds: number}> = []
-  lastAdvanceMs: number
+  /** When the output last moved on; undefined until it first does. */
+  lastAdvanceMs: number | undefined
 
-  constructor(private readonly windowMs = 5000, now = Date.now()) {
-    this.lastAdvanceMs = now
-  }
+  constructor(private readonly windowMs = 5000) {}
 
   /** Records ffmpeg's output time; returns the rate over the window once a full window is known. */
   record(mediaSeconds: number, now = Date.now()): number | undefined {
     const last = this.samples.at(-1)
-    if (!last || mediaSeconds > last.mediaSeconds) this.lastAdvanceMs = now
+    if (mediaSeconds > (last?.mediaSeconds ?? 0)) this.lastAdvanceMs = now
     this.samples.push({wallMs: now, mediaSeconds})
     while (this.samples.length > 2 && (this.samples[1] as {wallMs: number}).wallMs <= now - this.windowMs) this.samples.shift()
     const first = this.samples[0] as {wallMs: number; mediaSeconds: number}
