@@ -11,22 +11,10 @@ import type {VodJobSpec} from './job-spec.js'
 import {jobSettings, QUEUE_NAME, VOD_JOB_NAME} from './queue-settings.js'
 import {classifyRedisError} from './redis-errors.js'
 import {parseRedisUrl, redactQueueUrl} from './redis-url.js'
-import type {VodJobResult} from './vod-job-state.js'
+import {type VodJobResult, vodJobResultSchema} from './vod-job-state.js'
 
 /** A finished job's return value as BullMQ keeps it: shown only when it is a VOD job result. */
-const jobResultCheck = compileJsonCheck<VodJobResult>({
-  type: 'object',
-  properties: {
-    videoId: {type: 'string'},
-    outcome: {type: 'string', enum: ['published', 'skipped']},
-    location: {type: 'string'},
-    durationSeconds: {type: 'number'},
-    renditions: {type: 'array', items: {type: 'string'}},
-    ran: {type: 'array', items: {type: 'string', enum: ['fetch', 'transcode', 'segment', 'publish']}},
-    seconds: {type: 'number'},
-  },
-  required: ['videoId', 'outcome', 'location', 'durationSeconds', 'renditions', 'ran', 'seconds'],
-})
+const jobResultCheck = compileJsonCheck<VodJobResult>(vodJobResultSchema)
 
 async function withQueue<T>(redisUrl: string, work: (queue: Queue) => Promise<T>): Promise<T> {
   const queue = new Queue(QUEUE_NAME, {connection: parseRedisUrl(redisUrl)})

@@ -19,7 +19,8 @@ import type {VodJobSpec} from './job-spec.js'
 export const VOD_STAGES = ['fetch', 'transcode', 'segment', 'publish'] as const
 export type VodStage = (typeof VOD_STAGES)[number]
 
-const resultSchema = {
+/** A job's result, as state.json keeps it and as the queue returns it. */
+export const vodJobResultSchema = {
   type: 'object',
   properties: {
     videoId: {type: 'string'},
@@ -39,7 +40,7 @@ const stateSchema = {
     version: {const: 1},
     fingerprint: {type: 'string'},
     done: {type: 'object', properties: {fetch: {const: true}, transcode: {const: true}, segment: {const: true}, publish: {const: true}}, additionalProperties: false},
-    result: resultSchema,
+    result: vodJobResultSchema,
   },
   required: ['version', 'fingerprint', 'done'],
 } as const
